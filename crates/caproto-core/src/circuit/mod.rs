@@ -1,0 +1,1 @@
+//! TCP virtual-circuit state machines.

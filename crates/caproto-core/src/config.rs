@@ -1,0 +1,1 @@
+//! Configuration from `EPICS_CA_*` / `EPICS_CAS_*` variables.

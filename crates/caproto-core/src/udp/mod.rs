@@ -1,0 +1,1 @@
+//! UDP: search, beacons and the repeater protocol.
