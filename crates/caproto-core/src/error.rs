@@ -78,6 +78,17 @@ pub enum ProtocolError {
         /// The state it arrived in.
         state: &'static str,
     },
+    /// A DBR payload is shorter than its type and count require.
+    BadDbrPayload {
+        /// The DBR type.
+        dbr_type: crate::dbr::DbrType,
+        /// The element count.
+        count: u32,
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes present.
+        got: usize,
+    },
     /// The element count does not fit the payload or is otherwise invalid.
     BadCount {
         /// The command.
@@ -116,6 +127,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::IllegalState { command, state } => {
                 write!(f, "{command} is illegal in state {state}")
             }
+            ProtocolError::BadDbrPayload { dbr_type, count, needed, got } => write!(
+                f,
+                "{dbr_type} payload of {count} elements needs {needed} bytes, got {got}"
+            ),
             ProtocolError::BadCount { command, count } => {
                 write!(f, "{command} has invalid element count {count}")
             }
