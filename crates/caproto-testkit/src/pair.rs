@@ -1,0 +1,1 @@
+//! In-memory client <-> server pair with a virtual clock.

@@ -1,0 +1,1 @@
+//! Reading pcap captures of CA traffic.
