@@ -197,6 +197,8 @@ pub enum UsageError {
     Conversion(crate::dbr::ConversionError),
     /// No ids left (all 2^32 in use).
     IdsExhausted,
+    /// An event mask with none of VALUE, LOG, ALARM, PROPERTY (`ECA_BADMASK`).
+    BadMask(u16),
 }
 
 impl fmt::Display for UsageError {
@@ -229,6 +231,7 @@ impl fmt::Display for UsageError {
             ),
             UsageError::Conversion(e) => write!(f, "{e}"),
             UsageError::IdsExhausted => f.write_str("no free ids"),
+            UsageError::BadMask(m) => write!(f, "event mask {m:#x} selects no event (ECA_BADMASK)"),
         }
     }
 }

@@ -8,7 +8,7 @@
 mod messages;
 mod stream;
 
-pub use messages::{ClientMessage, Message, ServerMessage};
+pub use messages::{ClientMessage, EventMask, Message, ServerMessage};
 pub use stream::{datagram_frames, DatagramFrames, StreamDecoder};
 
 use core::fmt;

@@ -1,0 +1,761 @@
+//! The server side of a virtual circuit.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Instant;
+
+use super::DEFAULT_MAX_PAYLOAD;
+use crate::dbr::DbrType;
+use crate::error::{ProtocolError, UsageError};
+use crate::ids::{Cid, IdAllocator, IoId, Sid, SubId};
+use crate::status::{AccessRights, EcaStatus};
+use crate::wire::{
+    ClientMessage, Command, EventMask, Header, Message, ServerMessage, StreamDecoder,
+};
+use crate::CA_MINOR_VERSION;
+
+/// Settings of a [`ServerCircuit`].
+#[derive(Clone, Debug)]
+pub struct ServerCircuitConfig {
+    /// Largest request payload accepted (`EPICS_CA_MAX_ARRAY_BYTES` plus
+    /// metadata room). A larger declared payload closes the circuit.
+    pub max_payload: u32,
+    /// Most channels one client may hold on this circuit; further
+    /// CREATE_CHAN requests get CREATE_CH_FAIL.
+    pub max_channels: usize,
+}
+
+impl Default for ServerCircuitConfig {
+    fn default() -> Self {
+        Self {
+            max_payload: DEFAULT_MAX_PAYLOAD,
+            max_channels: 1 << 20,
+        }
+    }
+}
+
+/// A read the application must answer with [`ServerCircuit::read_reply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadRequest {
+    /// Channel.
+    pub sid: Sid,
+    /// Request id.
+    pub ioid: IoId,
+    /// Requested type.
+    pub data_type: DbrType,
+    /// Requested count; 0 means "the current length".
+    pub count: u32,
+    /// True for READ_NOTIFY, false for the deprecated READ.
+    pub notify: bool,
+}
+
+/// A write the application must carry out, and answer with
+/// [`ServerCircuit::write_reply`] when `notify` is set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WriteRequest {
+    /// Channel.
+    pub sid: Sid,
+    /// Request id.
+    pub ioid: IoId,
+    /// Type of `data`.
+    pub data_type: DbrType,
+    /// Number of elements in `data`.
+    pub count: u32,
+    /// DBR payload as received (padded).
+    pub data: Vec<u8>,
+    /// True for WRITE_NOTIFY.
+    pub notify: bool,
+    /// The request's header, for an ERROR reply.
+    pub header: Header,
+}
+
+/// What a client asked of the server.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// The client's VERSION: its priority and minor version.
+    ClientVersion {
+        /// Requested priority.
+        priority: u16,
+        /// Client minor version.
+        minor_version: u16,
+    },
+    /// The client's user name.
+    ClientName(String),
+    /// The client's host name.
+    HostName(String),
+    /// The client wants a channel: answer with
+    /// [`ServerCircuit::accept_channel`] or [`ServerCircuit::reject_channel`].
+    CreateChannel {
+        /// Client channel id.
+        cid: Cid,
+        /// Channel name.
+        name: String,
+    },
+    /// Answer with [`ServerCircuit::read_reply`].
+    Read(ReadRequest),
+    /// Carry out the write; if `notify`, answer with
+    /// [`ServerCircuit::write_reply`].
+    Write(WriteRequest),
+    /// A new subscription: post its first value and later updates with
+    /// [`ServerCircuit::post_event`].
+    Subscribe {
+        /// Channel.
+        sid: Sid,
+        /// Subscription id.
+        subid: SubId,
+        /// Requested type.
+        data_type: DbrType,
+        /// Requested count (0: current length).
+        count: u32,
+        /// Event mask.
+        mask: EventMask,
+    },
+    /// The subscription was cancelled (already acknowledged to the client).
+    Unsubscribe {
+        /// Channel.
+        sid: Sid,
+        /// Subscription id.
+        subid: SubId,
+    },
+    /// The client cleared the channel (already acknowledged).
+    ChannelCleared {
+        /// Channel.
+        sid: Sid,
+        /// Client channel id.
+        cid: Cid,
+    },
+    /// The client asked to pause (true) or resume (false) monitor updates.
+    /// The circuit already holds back and coalesces updates meanwhile.
+    EventsPaused(bool),
+    /// An obsolete command was received and ignored.
+    Obsolete(Command),
+}
+
+#[derive(Debug)]
+struct Channel {
+    cid: Cid,
+    native_type: DbrType,
+    native_count: u32,
+    access: AccessRights,
+    subs: Vec<SubId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Subscription {
+    sid: Sid,
+    data_type: DbrType,
+    count: u32,
+}
+
+/// The server side of one client's TCP virtual circuit.
+///
+/// Driving contract: see [`crate::circuit`]. The circuit answers ECHO,
+/// EVENT_CANCEL and CLEAR_CHANNEL by itself, validates ids, counts, types
+/// and access rights (answering with the ECA status rsrv uses), and hands the
+/// rest to the application as [`ServerEvent`]s. It has no timers of its own.
+///
+/// Flow control: between EVENTS_OFF and EVENTS_ON, updates posted with
+/// [`ServerCircuit::post_event`] are held back, keeping only the newest one
+/// per subscription, so memory stays bounded however long the pause.
+#[derive(Debug)]
+pub struct ServerCircuit {
+    config: ServerCircuitConfig,
+    decoder: StreamDecoder,
+    out: Vec<u8>,
+    events: VecDeque<ServerEvent>,
+    channels: HashMap<Sid, Channel>,
+    pending_creates: HashMap<Cid, String>,
+    subs: HashMap<SubId, Subscription>,
+    held: BTreeMap<SubId, ServerMessage>,
+    sids: IdAllocator,
+    client_minor_version: u16,
+    events_off: bool,
+    closed: bool,
+}
+
+impl ServerCircuit {
+    /// A new circuit for a freshly accepted client connection. The server's
+    /// VERSION is queued at once, as rsrv does.
+    pub fn new(_now: Instant, config: ServerCircuitConfig) -> Self {
+        let mut c = Self {
+            decoder: StreamDecoder::new(config.max_payload),
+            out: Vec::new(),
+            events: VecDeque::new(),
+            channels: HashMap::new(),
+            pending_creates: HashMap::new(),
+            subs: HashMap::new(),
+            held: BTreeMap::new(),
+            sids: IdAllocator::starting_at(0),
+            client_minor_version: 0,
+            events_off: false,
+            closed: false,
+            config,
+        };
+        c.send(&ServerMessage::Version {
+            priority: 0,
+            minor_version: CA_MINOR_VERSION,
+            sequence: 0,
+        });
+        c
+    }
+
+    fn send(&mut self, m: &ServerMessage) {
+        m.encode(&mut self.out);
+    }
+
+    /// The client's minor protocol version (0 until its VERSION arrives).
+    pub fn client_minor_version(&self) -> u16 {
+        self.client_minor_version
+    }
+
+    /// Number of channels open on this circuit.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// True once the circuit closed because of a protocol error.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Feeds bytes received from the client. An error means the client is
+    /// faulty: flush [`ServerCircuit::poll_transmit`] and close the connection.
+    pub fn handle_input(&mut self, _now: Instant, bytes: &[u8]) -> Result<(), ProtocolError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.decoder.push(bytes);
+        loop {
+            let result = self.decoder.next_message::<ClientMessage>();
+            let msg = match result {
+                Ok(Some(m)) => m,
+                Ok(None) => return Ok(()),
+                // A request for a DBR type that does not exist: answer
+                // ECA_BADTYPE and go on, as rsrv does.
+                Err(ProtocolError::BadDbrType { header }) => {
+                    let cid = self
+                        .channels
+                        .get(&Sid(header.parameter1))
+                        .map_or(Cid(0), |c| c.cid);
+                    self.send_error(cid, EcaStatus::ECA_BADTYPE, header, "");
+                    continue;
+                }
+                Err(e) => {
+                    self.closed = true;
+                    return Err(e);
+                }
+            };
+            if let Err(e) = self.handle_message(msg) {
+                self.closed = true;
+                return Err(e);
+            }
+        }
+    }
+
+    fn send_error(&mut self, cid: Cid, status: EcaStatus, request: Header, message: &str) {
+        self.send(&ServerMessage::Error {
+            cid,
+            status,
+            request,
+            message: message.to_owned(),
+        });
+    }
+
+    /// Looks up a channel for a request; an unknown sid is answered with
+    /// ECA_BADCHID and closes the circuit (rsrv `logBadId`).
+    fn channel_for(&mut self, sid: Sid, request: Header) -> Result<&Channel, ProtocolError> {
+        if !self.channels.contains_key(&sid) {
+            self.send_error(Cid(0), EcaStatus::ECA_BADCHID, request, "");
+            return Err(ProtocolError::UnknownId {
+                command: request.command,
+                kind: "sid",
+                id: sid.0,
+            });
+        }
+        self.channels.get(&sid).ok_or(ProtocolError::UnknownId {
+            command: request.command,
+            kind: "sid",
+            id: sid.0,
+        })
+    }
+
+    fn handle_message(&mut self, msg: ClientMessage) -> Result<(), ProtocolError> {
+        let header = msg.header();
+        match msg {
+            ClientMessage::Version {
+                priority,
+                minor_version,
+                ..
+            } => {
+                self.client_minor_version = minor_version;
+                self.events.push_back(ServerEvent::ClientVersion {
+                    priority,
+                    minor_version,
+                });
+            }
+            ClientMessage::ClientName { name } => {
+                self.events.push_back(ServerEvent::ClientName(name))
+            }
+            ClientMessage::HostName { name } => self.events.push_back(ServerEvent::HostName(name)),
+            ClientMessage::CreateChan { cid, name, .. } => {
+                if self.channels.len() + self.pending_creates.len() >= self.config.max_channels {
+                    self.send(&ServerMessage::CreateChFail { cid });
+                } else {
+                    self.pending_creates.insert(cid, name.clone());
+                    self.events
+                        .push_back(ServerEvent::CreateChannel { cid, name });
+                }
+            }
+            ClientMessage::ReadNotify {
+                data_type,
+                count,
+                sid,
+                ioid,
+            }
+            | ClientMessage::Read {
+                data_type,
+                count,
+                sid,
+                ioid,
+            } => {
+                let notify = header.command == Command::READ_NOTIFY;
+                let chan = self.channel_for(sid, header)?;
+                let (cid, access, native_count) = (chan.cid, chan.access, chan.native_count);
+                let req = ReadRequest {
+                    sid,
+                    ioid,
+                    data_type,
+                    count,
+                    notify,
+                };
+                if count > native_count {
+                    self.fail_read(&req, cid, EcaStatus::ECA_BADCOUNT, header);
+                } else if !access.can_read() {
+                    self.fail_read(&req, cid, EcaStatus::ECA_NORDACCESS, header);
+                } else {
+                    self.events.push_back(ServerEvent::Read(req));
+                }
+            }
+            ClientMessage::Write {
+                data_type,
+                count,
+                sid,
+                ioid,
+                data,
+            }
+            | ClientMessage::WriteNotify {
+                data_type,
+                count,
+                sid,
+                ioid,
+                data,
+            } => {
+                let notify = header.command == Command::WRITE_NOTIFY;
+                let chan = self.channel_for(sid, header)?;
+                let (cid, access, native_count) = (chan.cid, chan.access, chan.native_count);
+                let status = if !access.can_write() {
+                    Some(EcaStatus::ECA_NOWTACCESS)
+                } else if count == 0 || count > native_count {
+                    Some(EcaStatus::ECA_BADCOUNT)
+                } else if data.len() < payload_size(data_type, count) {
+                    Some(EcaStatus::ECA_BADCOUNT)
+                } else {
+                    None
+                };
+                let req = WriteRequest {
+                    sid,
+                    ioid,
+                    data_type,
+                    count,
+                    data,
+                    notify,
+                    header,
+                };
+                match status {
+                    Some(status) => self.fail_write(&req, cid, status),
+                    None => self.events.push_back(ServerEvent::Write(req)),
+                }
+            }
+            ClientMessage::EventAdd {
+                data_type,
+                count,
+                sid,
+                subid,
+                mask,
+                ..
+            } => {
+                let chan = self.channel_for(sid, header)?;
+                let (cid, native_count) = (chan.cid, chan.native_count);
+                if count > native_count {
+                    self.send_error(cid, EcaStatus::ECA_BADCOUNT, header, "");
+                } else if mask.0 & 0xF == 0 {
+                    self.send_error(cid, EcaStatus::ECA_BADMASK, header, "");
+                } else {
+                    if let Some(chan) = self.channels.get_mut(&sid) {
+                        chan.subs.push(subid);
+                    }
+                    self.subs.insert(
+                        subid,
+                        Subscription {
+                            sid,
+                            data_type,
+                            count,
+                        },
+                    );
+                    self.events.push_back(ServerEvent::Subscribe {
+                        sid,
+                        subid,
+                        data_type,
+                        count,
+                        mask,
+                    });
+                }
+            }
+            ClientMessage::EventCancel {
+                data_type,
+                count,
+                sid,
+                subid,
+            } => {
+                self.channel_for(sid, header)?;
+                if self.subs.remove(&subid).is_some() {
+                    self.held.remove(&subid);
+                    if let Some(chan) = self.channels.get_mut(&sid) {
+                        chan.subs.retain(|s| *s != subid);
+                    }
+                    self.send(&ServerMessage::EventCancelResponse {
+                        data_type,
+                        count,
+                        sid,
+                        subid,
+                    });
+                    self.events
+                        .push_back(ServerEvent::Unsubscribe { sid, subid });
+                } else {
+                    let cid = self.channels.get(&sid).map_or(Cid(0), |c| c.cid);
+                    self.send_error(cid, EcaStatus::ECA_BADMONID, header, "");
+                }
+            }
+            ClientMessage::ClearChannel { sid, cid } => {
+                self.channel_for(sid, header)?;
+                if let Some(chan) = self.channels.remove(&sid) {
+                    for subid in chan.subs {
+                        self.subs.remove(&subid);
+                        self.held.remove(&subid);
+                    }
+                }
+                self.send(&ServerMessage::ClearChannel { sid, cid });
+                self.events
+                    .push_back(ServerEvent::ChannelCleared { sid, cid });
+            }
+            ClientMessage::EventsOff => {
+                self.events_off = true;
+                self.events.push_back(ServerEvent::EventsPaused(true));
+            }
+            ClientMessage::EventsOn => {
+                self.events_off = false;
+                for (_, m) in std::mem::take(&mut self.held) {
+                    self.send(&m);
+                }
+                self.events.push_back(ServerEvent::EventsPaused(false));
+            }
+            ClientMessage::Echo => self.send(&ServerMessage::Echo),
+            // READ_SYNC only asked old servers to flush; nothing to do.
+            ClientMessage::ReadSync => {}
+            ClientMessage::Search { .. } => {
+                return Err(ProtocolError::UnexpectedCommand {
+                    command: Command::SEARCH,
+                    context: "search requests over TCP go to a name server, not a data circuit",
+                })
+            }
+            ClientMessage::RepeaterRegister { .. } => {
+                return Err(ProtocolError::UnexpectedCommand {
+                    command: Command::REPEATER_REGISTER,
+                    context: "repeater registration is UDP-only",
+                })
+            }
+            ClientMessage::Obsolete { header, .. } => {
+                self.events.push_back(ServerEvent::Obsolete(header.command))
+            }
+        }
+        Ok(())
+    }
+
+    fn fail_read(&mut self, req: &ReadRequest, cid: Cid, status: EcaStatus, header: Header) {
+        if req.notify {
+            // A zero-filled value of the requested type and count, with the
+            // failure status in the header (rsrv `read_notify_action`).
+            let n = req.count.max(1);
+            let data = vec![0u8; payload_size(req.data_type, n)];
+            self.send(&ServerMessage::ReadNotifyResponse {
+                data_type: req.data_type,
+                count: n,
+                status,
+                ioid: req.ioid,
+                data,
+            });
+        } else {
+            self.send_error(cid, status, header, "");
+        }
+    }
+
+    fn fail_write(&mut self, req: &WriteRequest, cid: Cid, status: EcaStatus) {
+        if req.notify {
+            self.send(&ServerMessage::WriteNotifyResponse {
+                data_type: req.data_type,
+                count: req.count,
+                status,
+                ioid: req.ioid,
+            });
+        } else {
+            self.send_error(cid, status, req.header, "");
+        }
+    }
+
+    /// Accepts a channel requested with [`ServerEvent::CreateChannel`]: sends
+    /// ACCESS_RIGHTS then the CREATE_CHAN reply (rsrv's order) and returns
+    /// the new server id. `native_count` must not be 0 (libca refuses such a
+    /// channel): advertise the capacity of an empty array.
+    pub fn accept_channel(
+        &mut self,
+        cid: Cid,
+        native_type: DbrType,
+        native_count: u32,
+        access: AccessRights,
+    ) -> Result<Sid, UsageError> {
+        if native_count == 0 {
+            return Err(UsageError::BadCount {
+                requested: 0,
+                native: 0,
+            });
+        }
+        if native_type.code() > DbrType::Double.code() {
+            return Err(UsageError::Conversion(
+                crate::dbr::ConversionError::Unsupported {
+                    from: native_type.native(),
+                    to: native_type.native(),
+                },
+            ));
+        }
+        if self.pending_creates.remove(&cid).is_none() {
+            return Err(UsageError::UnknownId {
+                kind: "pending cid",
+                id: cid.0,
+            });
+        }
+        let channels = &self.channels;
+        let sid = self
+            .sids
+            .allocate(|id| channels.contains_key(&Sid(id)))
+            .map(Sid)
+            .ok_or(UsageError::IdsExhausted)?;
+        self.channels.insert(
+            sid,
+            Channel {
+                cid,
+                native_type,
+                native_count,
+                access,
+                subs: Vec::new(),
+            },
+        );
+        self.send(&ServerMessage::AccessRights {
+            cid,
+            rights: access,
+        });
+        self.send(&ServerMessage::CreateChanResponse {
+            data_type: native_type,
+            count: native_count,
+            cid,
+            sid,
+        });
+        Ok(sid)
+    }
+
+    /// Refuses a channel (CREATE_CH_FAIL).
+    pub fn reject_channel(&mut self, cid: Cid) -> Result<(), UsageError> {
+        if self.pending_creates.remove(&cid).is_none() {
+            return Err(UsageError::UnknownId {
+                kind: "pending cid",
+                id: cid.0,
+            });
+        }
+        self.send(&ServerMessage::CreateChFail { cid });
+        Ok(())
+    }
+
+    /// Answers a [`ServerEvent::Read`]: `Ok((count, data))` with the DBR payload
+    /// of `req.data_type` holding `count` elements, or `Err(status)`.
+    /// A reply for a channel cleared meanwhile is dropped.
+    pub fn read_reply(&mut self, req: &ReadRequest, result: Result<(u32, Vec<u8>), EcaStatus>) {
+        let Some(chan) = self.channels.get(&req.sid) else {
+            return;
+        };
+        let cid = chan.cid;
+        match result {
+            Ok((count, data)) if req.notify => self.send(&ServerMessage::ReadNotifyResponse {
+                data_type: req.data_type,
+                count,
+                status: EcaStatus::ECA_NORMAL,
+                ioid: req.ioid,
+                data,
+            }),
+            Ok((count, data)) => self.send(&ServerMessage::ReadResponse {
+                data_type: req.data_type,
+                count,
+                sid: req.sid,
+                ioid: req.ioid,
+                data,
+            }),
+            Err(status) => {
+                let header = ClientMessage::ReadNotify {
+                    data_type: req.data_type,
+                    count: req.count,
+                    sid: req.sid,
+                    ioid: req.ioid,
+                }
+                .header();
+                self.fail_read(req, cid, status, header);
+            }
+        }
+    }
+
+    /// Answers a [`ServerEvent::Write`]: for WRITE_NOTIFY a reply with the
+    /// status; for a plain WRITE only a failure is reported (as an ERROR
+    /// message naming the channel, as rsrv does).
+    pub fn write_reply(
+        &mut self,
+        req: &WriteRequest,
+        result: Result<(), EcaStatus>,
+        channel_name: &str,
+    ) {
+        let Some(chan) = self.channels.get(&req.sid) else {
+            return;
+        };
+        let cid = chan.cid;
+        match result {
+            Ok(()) if req.notify => self.send(&ServerMessage::WriteNotifyResponse {
+                data_type: req.data_type,
+                count: req.count,
+                status: EcaStatus::ECA_NORMAL,
+                ioid: req.ioid,
+            }),
+            Ok(()) => {}
+            Err(status) if req.notify => self.fail_write(req, cid, status),
+            Err(status) => self.send_error(cid, status, req.header, channel_name),
+        }
+    }
+
+    /// Posts a monitor update for `subid`: `count` elements of the
+    /// subscription's type in `data`. Ignored for a subscription that no
+    /// longer exists (cancelled meanwhile). While the client has events off,
+    /// only the newest update per subscription is kept.
+    pub fn post_event(&mut self, subid: SubId, status: EcaStatus, count: u32, data: Vec<u8>) {
+        let Some(sub) = self.subs.get(&subid) else {
+            return;
+        };
+        let m = ServerMessage::EventAddResponse {
+            data_type: sub.data_type,
+            count,
+            status,
+            subid,
+            data,
+        };
+        if self.events_off {
+            self.held.insert(subid, m);
+        } else {
+            self.send(&m);
+        }
+    }
+
+    /// The native type and count of a channel.
+    pub fn channel_native(&self, sid: Sid) -> Option<(DbrType, u32)> {
+        self.channels
+            .get(&sid)
+            .map(|c| (c.native_type, c.native_count))
+    }
+
+    /// The type and count a subscription asked for.
+    pub fn subscription(&self, subid: SubId) -> Option<(Sid, DbrType, u32)> {
+        self.subs.get(&subid).map(|s| (s.sid, s.data_type, s.count))
+    }
+
+    /// Changes a channel's access rights and tells the client.
+    pub fn set_access_rights(&mut self, sid: Sid, access: AccessRights) -> Result<(), UsageError> {
+        let chan = self.channels.get_mut(&sid).ok_or(UsageError::UnknownId {
+            kind: "sid",
+            id: sid.0,
+        })?;
+        chan.access = access;
+        let cid = chan.cid;
+        self.send(&ServerMessage::AccessRights {
+            cid,
+            rights: access,
+        });
+        Ok(())
+    }
+
+    /// Drops a channel from the server side (SERVER_DISCONN): the client
+    /// will search for it again.
+    pub fn disconnect_channel(&mut self, sid: Sid) -> Result<(), UsageError> {
+        let chan = self.channels.remove(&sid).ok_or(UsageError::UnknownId {
+            kind: "sid",
+            id: sid.0,
+        })?;
+        for subid in &chan.subs {
+            self.subs.remove(subid);
+            self.held.remove(subid);
+        }
+        self.send(&ServerMessage::ServerDisconn { cid: chan.cid });
+        Ok(())
+    }
+
+    /// Sends SERVER_DISCONN for every channel, for a graceful shutdown.
+    pub fn shutdown(&mut self) {
+        let mut sids: Vec<Sid> = self.channels.keys().copied().collect();
+        sids.sort();
+        for sid in sids {
+            let _ = self.disconnect_channel(sid);
+        }
+    }
+
+    /// Moves all bytes waiting to be sent into `out`; returns whether any.
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.out.is_empty() {
+            return false;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.out);
+        } else {
+            out.append(&mut self.out);
+        }
+        true
+    }
+
+    /// Bytes queued for sending (for back-pressure decisions).
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// The server circuit has no timers.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+// TEMPORARY until dbr::payload_size lands.
+fn payload_size(t: DbrType, count: u32) -> usize {
+    let n = t.native().element_size();
+    let fixed = match t.code() {
+        0..=6 => 0,
+        7..=13 => [4, 4, 4, 4, 5, 4, 8][usize::from(t.code() - 7)],
+        14..=20 => [12, 14, 12, 14, 15, 12, 16][usize::from(t.code() - 14)],
+        _ => 0,
+    };
+    fixed + n * count.max(1) as usize
+}
