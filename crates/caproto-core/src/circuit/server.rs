@@ -759,3 +759,333 @@ fn payload_size(t: DbrType, count: u32) -> usize {
     };
     fixed + n * count.max(1) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Header;
+
+    fn now() -> Instant {
+        // Tests may read the clock for a base instant; the circuit never does.
+        #[allow(clippy::disallowed_methods)]
+        Instant::now()
+    }
+
+    fn drain(c: &mut ServerCircuit) -> Vec<ServerMessage> {
+        let mut out = Vec::new();
+        c.poll_transmit(&mut out);
+        let mut d = StreamDecoder::new(1 << 20);
+        d.push(&out);
+        std::iter::from_fn(|| d.next_message::<ServerMessage>().unwrap()).collect()
+    }
+
+    fn bytes(msgs: &[ClientMessage]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in msgs {
+            m.encode(&mut out);
+        }
+        out
+    }
+
+    fn with_channel() -> (ServerCircuit, Sid) {
+        let t = now();
+        let mut c = ServerCircuit::new(t, ServerCircuitConfig::default());
+        c.handle_input(
+            t,
+            &bytes(&[ClientMessage::CreateChan {
+                cid: Cid(1),
+                minor_version: 13,
+                name: "a".into(),
+            }]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.poll_event(),
+            Some(ServerEvent::CreateChannel {
+                cid: Cid(1),
+                name: "a".into()
+            })
+        );
+        let sid = c
+            .accept_channel(Cid(1), DbrType::Double, 1, AccessRights::READ)
+            .unwrap();
+        drain(&mut c);
+        (c, sid)
+    }
+
+    #[test]
+    fn version_first_then_rights_before_create_reply() {
+        let t = now();
+        let mut c = ServerCircuit::new(t, ServerCircuitConfig::default());
+        c.handle_input(
+            t,
+            &bytes(&[ClientMessage::CreateChan {
+                cid: Cid(4),
+                minor_version: 13,
+                name: "a".into(),
+            }]),
+        )
+        .unwrap();
+        c.poll_event();
+        let sid = c
+            .accept_channel(Cid(4), DbrType::Long, 3, AccessRights::READ_WRITE)
+            .unwrap();
+        let sent = drain(&mut c);
+        assert!(matches!(
+            sent[0],
+            ServerMessage::Version {
+                minor_version: 13,
+                ..
+            }
+        ));
+        assert_eq!(
+            sent[1],
+            ServerMessage::AccessRights {
+                cid: Cid(4),
+                rights: AccessRights::READ_WRITE
+            }
+        );
+        assert_eq!(
+            sent[2],
+            ServerMessage::CreateChanResponse {
+                data_type: DbrType::Long,
+                count: 3,
+                cid: Cid(4),
+                sid
+            }
+        );
+    }
+
+    #[test]
+    fn native_count_zero_is_never_advertised() {
+        let t = now();
+        let mut c = ServerCircuit::new(t, ServerCircuitConfig::default());
+        c.handle_input(
+            t,
+            &bytes(&[ClientMessage::CreateChan {
+                cid: Cid(1),
+                minor_version: 13,
+                name: "a".into(),
+            }]),
+        )
+        .unwrap();
+        assert!(c
+            .accept_channel(Cid(1), DbrType::Double, 0, AccessRights::READ)
+            .is_err());
+    }
+
+    #[test]
+    fn unknown_sid_gets_badchid_and_closes_the_circuit() {
+        let (mut c, _) = with_channel();
+        let req = ClientMessage::EventAdd {
+            data_type: DbrType::Double,
+            count: 1,
+            sid: Sid(999),
+            subid: SubId(1),
+            mask: EventMask::VALUE,
+            deadband: [0.0; 3],
+        };
+        let err = c.handle_input(now(), &bytes(&[req.clone()])).unwrap_err();
+        assert!(matches!(
+            err,
+            ProtocolError::UnknownId {
+                kind: "sid",
+                id: 999,
+                ..
+            }
+        ));
+        let sent = drain(&mut c);
+        assert!(
+            matches!(&sent[0], ServerMessage::Error { status: EcaStatus::ECA_BADCHID, request, .. } if *request == req.header())
+        );
+        assert!(c.is_closed());
+    }
+
+    #[test]
+    fn bad_dbr_type_is_answered_and_the_circuit_goes_on() {
+        let (mut c, sid) = with_channel();
+        let mut raw = Vec::new();
+        Header {
+            command: Command::READ_NOTIFY,
+            data_type: 99,
+            data_count: 1,
+            parameter1: sid.0,
+            parameter2: 7,
+            payload_size: 0,
+        }
+        .encode(&mut raw);
+        ClientMessage::Echo.encode(&mut raw);
+        c.handle_input(now(), &raw).unwrap();
+        let sent = drain(&mut c);
+        assert!(matches!(
+            &sent[0],
+            ServerMessage::Error {
+                status: EcaStatus::ECA_BADTYPE,
+                cid: Cid(1),
+                ..
+            }
+        ));
+        assert_eq!(sent[1], ServerMessage::Echo);
+    }
+
+    #[test]
+    fn huge_declared_payload_closes_the_circuit_without_allocating() {
+        let (mut c, sid) = with_channel();
+        let mut raw = Vec::new();
+        Header {
+            command: Command::WRITE,
+            data_type: 6,
+            data_count: 1,
+            parameter1: sid.0,
+            parameter2: 0,
+            payload_size: u32::MAX - 7,
+        }
+        .encode(&mut raw);
+        assert!(matches!(
+            c.handle_input(now(), &raw),
+            Err(ProtocolError::PayloadTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn reads_without_access_or_beyond_the_count_fail_with_rsrv_statuses() {
+        let (mut c, sid) = with_channel();
+        c.set_access_rights(sid, AccessRights::NONE).unwrap();
+        drain(&mut c);
+        c.handle_input(
+            now(),
+            &bytes(&[ClientMessage::ReadNotify {
+                data_type: DbrType::TimeDouble,
+                count: 1,
+                sid,
+                ioid: IoId(3),
+            }]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        match &sent[0] {
+            ServerMessage::ReadNotifyResponse {
+                status, data, ioid, ..
+            } => {
+                assert_eq!((*status, *ioid), (EcaStatus::ECA_NORDACCESS, IoId(3)));
+                assert_eq!(data.len(), payload_size(DbrType::TimeDouble, 1));
+                assert!(data.iter().all(|b| *b == 0));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        c.set_access_rights(sid, AccessRights::READ).unwrap();
+        c.handle_input(
+            now(),
+            &bytes(&[ClientMessage::ReadNotify {
+                data_type: DbrType::Double,
+                count: 2,
+                sid,
+                ioid: IoId(4),
+            }]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        assert!(matches!(
+            sent.last(),
+            Some(ServerMessage::ReadNotifyResponse {
+                status: EcaStatus::ECA_BADCOUNT,
+                ..
+            })
+        ));
+        assert_eq!(c.poll_event(), None);
+    }
+
+    #[test]
+    fn writes_without_access_are_refused_per_request_kind() {
+        let (mut c, sid) = with_channel();
+        let data = 1.0f64.to_be_bytes().to_vec();
+        c.handle_input(
+            now(),
+            &bytes(&[
+                ClientMessage::WriteNotify {
+                    data_type: DbrType::Double,
+                    count: 1,
+                    sid,
+                    ioid: IoId(5),
+                    data: data.clone(),
+                },
+                ClientMessage::Write {
+                    data_type: DbrType::Double,
+                    count: 1,
+                    sid,
+                    ioid: IoId(6),
+                    data,
+                },
+            ]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        assert!(matches!(
+            sent[0],
+            ServerMessage::WriteNotifyResponse {
+                status: EcaStatus::ECA_NOWTACCESS,
+                ioid: IoId(5),
+                ..
+            }
+        ));
+        assert!(matches!(
+            sent[1],
+            ServerMessage::Error {
+                status: EcaStatus::ECA_NOWTACCESS,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn channel_limit_answers_create_ch_fail() {
+        let t = now();
+        let mut c = ServerCircuit::new(
+            t,
+            ServerCircuitConfig {
+                max_channels: 1,
+                ..Default::default()
+            },
+        );
+        c.handle_input(
+            t,
+            &bytes(&[
+                ClientMessage::CreateChan {
+                    cid: Cid(1),
+                    minor_version: 13,
+                    name: "a".into(),
+                },
+                ClientMessage::CreateChan {
+                    cid: Cid(2),
+                    minor_version: 13,
+                    name: "b".into(),
+                },
+            ]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        assert!(sent.contains(&ServerMessage::CreateChFail { cid: Cid(2) }));
+    }
+
+    #[test]
+    fn cancel_of_an_unknown_subscription_is_badmonid() {
+        let (mut c, sid) = with_channel();
+        c.handle_input(
+            now(),
+            &bytes(&[ClientMessage::EventCancel {
+                data_type: DbrType::Double,
+                count: 1,
+                sid,
+                subid: SubId(42),
+            }]),
+        )
+        .unwrap();
+        assert!(matches!(
+            drain(&mut c)[0],
+            ServerMessage::Error {
+                status: EcaStatus::ECA_BADMONID,
+                ..
+            }
+        ));
+    }
+}
