@@ -223,7 +223,7 @@ impl MemoryIoc {
             ServerEvent::Write(req) => {
                 let Some(name) = self.names.get(&req.sid).cloned() else { return };
                 let result = self.apply_write(&name, req.data_type, req.count, &req.data);
-                server.write_reply(&req, result, &name);
+                server.write_reply(&req, result);
                 if result.is_ok() {
                     self.post_all(server, &name, EventMask::VALUE);
                 }

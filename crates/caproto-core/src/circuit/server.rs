@@ -134,6 +134,7 @@ pub enum ServerEvent {
 #[derive(Debug)]
 struct Channel {
     cid: Cid,
+    name: String,
     native_type: DbrType,
     native_count: u32,
     access: AccessRights,
@@ -262,10 +263,11 @@ impl ServerCircuit {
     }
 
     /// Looks up a channel for a request; an unknown sid is answered with
-    /// ECA_BADCHID and closes the circuit (rsrv `logBadId`).
+    /// ECA_INTERNAL "Bad Resource ID" and closes the circuit (rsrv
+    /// `logBadId` in `camessage.c`).
     fn channel_for(&mut self, sid: Sid, request: Header) -> Result<&Channel, ProtocolError> {
         if !self.channels.contains_key(&sid) {
-            self.send_error(Cid(0), EcaStatus::ECA_BADCHID, request, "");
+            self.send_error(Cid(0), EcaStatus::ECA_INTERNAL, request, "Bad Resource ID");
             return Err(ProtocolError::UnknownId {
                 command: request.command,
                 kind: "sid",
@@ -319,8 +321,7 @@ impl ServerCircuit {
                 ioid,
             } => {
                 let notify = header.command == Command::READ_NOTIFY;
-                let chan = self.channel_for(sid, header)?;
-                let (cid, access, native_count) = (chan.cid, chan.access, chan.native_count);
+                let access = self.channel_for(sid, header)?.access;
                 let req = ReadRequest {
                     sid,
                     ioid,
@@ -328,12 +329,12 @@ impl ServerCircuit {
                     count,
                     notify,
                 };
-                if count > native_count {
-                    self.fail_read(&req, cid, EcaStatus::ECA_BADCOUNT, header);
-                } else if !access.can_read() {
-                    self.fail_read(&req, cid, EcaStatus::ECA_NORDACCESS, header);
-                } else {
+                // A count above the native count is not refused: rsrv serves
+                // what exists and zero-fills the rest (`read_reply`).
+                if access.can_read() {
                     self.events.push_back(ServerEvent::Read(req));
+                } else {
+                    self.fail_read(&req, EcaStatus::ECA_NORDACCESS);
                 }
             }
             ClientMessage::Write {
@@ -351,12 +352,9 @@ impl ServerCircuit {
                 data,
             } => {
                 let notify = header.command == Command::WRITE_NOTIFY;
-                let chan = self.channel_for(sid, header)?;
-                let (cid, access, native_count) = (chan.cid, chan.access, chan.native_count);
+                let access = self.channel_for(sid, header)?.access;
                 let status = if !access.can_write() {
                     Some(EcaStatus::ECA_NOWTACCESS)
-                } else if count == 0 || count > native_count {
-                    Some(EcaStatus::ECA_BADCOUNT)
                 } else if data.len() < payload_size(data_type, count) {
                     Some(EcaStatus::ECA_BADCOUNT)
                 } else {
@@ -372,7 +370,7 @@ impl ServerCircuit {
                     header,
                 };
                 match status {
-                    Some(status) => self.fail_write(&req, cid, status),
+                    Some(status) => self.fail_write(&req, status),
                     None => self.events.push_back(ServerEvent::Write(req)),
                 }
             }
@@ -384,11 +382,8 @@ impl ServerCircuit {
                 mask,
                 ..
             } => {
-                let chan = self.channel_for(sid, header)?;
-                let (cid, native_count) = (chan.cid, chan.native_count);
-                if count > native_count {
-                    self.send_error(cid, EcaStatus::ECA_BADCOUNT, header, "");
-                } else if mask.0 & 0xF == 0 {
+                let cid = self.channel_for(sid, header)?.cid;
+                if mask.0 & 0xF == 0 {
                     self.send_error(cid, EcaStatus::ECA_BADMASK, header, "");
                 } else {
                     if let Some(chan) = self.channels.get_mut(&sid) {
@@ -481,11 +476,21 @@ impl ServerCircuit {
         Ok(())
     }
 
-    fn fail_read(&mut self, req: &ReadRequest, cid: Cid, status: EcaStatus, header: Header) {
+    /// Reports a failed read: for READ_NOTIFY a reply with the status and a
+    /// zero-filled value of the requested type and count (count 0: the
+    /// native count), as rsrv's `read_reply` / `no_read_access_event`; for the
+    /// deprecated READ an ERROR naming the channel (rsrv `read_action`).
+    fn fail_read(&mut self, req: &ReadRequest, status: EcaStatus) {
+        let Some(chan) = self.channels.get(&req.sid) else {
+            return;
+        };
+        let (cid, name, native_count) = (chan.cid, chan.name.clone(), chan.native_count);
         if req.notify {
-            // A zero-filled value of the requested type and count, with the
-            // failure status in the header (rsrv `read_notify_action`).
-            let n = req.count.max(1);
+            let n = if req.count == 0 {
+                native_count
+            } else {
+                req.count
+            };
             let data = vec![0u8; payload_size(req.data_type, n)];
             self.send(&ServerMessage::ReadNotifyResponse {
                 data_type: req.data_type,
@@ -495,11 +500,24 @@ impl ServerCircuit {
                 data,
             });
         } else {
-            self.send_error(cid, status, header, "");
+            let header = ClientMessage::Read {
+                data_type: req.data_type,
+                count: req.count,
+                sid: req.sid,
+                ioid: req.ioid,
+            }
+            .header();
+            self.send_error(cid, status, header, &name);
         }
     }
 
-    fn fail_write(&mut self, req: &WriteRequest, cid: Cid, status: EcaStatus) {
+    /// Reports a failed write: WRITE_NOTIFY gets a reply with the status
+    /// (rsrv `putNotifyErrorReply`), WRITE an ERROR naming the channel.
+    fn fail_write(&mut self, req: &WriteRequest, status: EcaStatus) {
+        let Some(chan) = self.channels.get(&req.sid) else {
+            return;
+        };
+        let (cid, name) = (chan.cid, chan.name.clone());
         if req.notify {
             self.send(&ServerMessage::WriteNotifyResponse {
                 data_type: req.data_type,
@@ -508,7 +526,7 @@ impl ServerCircuit {
                 ioid: req.ioid,
             });
         } else {
-            self.send_error(cid, status, req.header, "");
+            self.send_error(cid, status, req.header, &name);
         }
     }
 
@@ -537,12 +555,12 @@ impl ServerCircuit {
                 },
             ));
         }
-        if self.pending_creates.remove(&cid).is_none() {
+        let Some(name) = self.pending_creates.remove(&cid) else {
             return Err(UsageError::UnknownId {
                 kind: "pending cid",
                 id: cid.0,
             });
-        }
+        };
         let channels = &self.channels;
         let sid = self
             .sids
@@ -553,6 +571,7 @@ impl ServerCircuit {
             sid,
             Channel {
                 cid,
+                name,
                 native_type,
                 native_count,
                 access,
@@ -603,36 +622,21 @@ impl ServerCircuit {
             Ok((count, data)) => self.send(&ServerMessage::ReadResponse {
                 data_type: req.data_type,
                 count,
-                sid: req.sid,
+                cid,
                 ioid: req.ioid,
                 data,
             }),
-            Err(status) => {
-                let header = ClientMessage::ReadNotify {
-                    data_type: req.data_type,
-                    count: req.count,
-                    sid: req.sid,
-                    ioid: req.ioid,
-                }
-                .header();
-                self.fail_read(req, cid, status, header);
-            }
+            Err(status) => self.fail_read(req, status),
         }
     }
 
     /// Answers a [`ServerEvent::Write`]: for WRITE_NOTIFY a reply with the
     /// status; for a plain WRITE only a failure is reported (as an ERROR
     /// message naming the channel, as rsrv does).
-    pub fn write_reply(
-        &mut self,
-        req: &WriteRequest,
-        result: Result<(), EcaStatus>,
-        channel_name: &str,
-    ) {
-        let Some(chan) = self.channels.get(&req.sid) else {
+    pub fn write_reply(&mut self, req: &WriteRequest, result: Result<(), EcaStatus>) {
+        if !self.channels.contains_key(&req.sid) {
             return;
-        };
-        let cid = chan.cid;
+        }
         match result {
             Ok(()) if req.notify => self.send(&ServerMessage::WriteNotifyResponse {
                 data_type: req.data_type,
@@ -641,8 +645,7 @@ impl ServerCircuit {
                 ioid: req.ioid,
             }),
             Ok(()) => {}
-            Err(status) if req.notify => self.fail_write(req, cid, status),
-            Err(status) => self.send_error(cid, status, req.header, channel_name),
+            Err(status) => self.fail_write(req, status),
         }
     }
 
@@ -875,7 +878,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sid_gets_badchid_and_closes_the_circuit() {
+    fn unknown_sid_gets_bad_resource_id_and_closes_the_circuit() {
         let (mut c, _) = with_channel();
         let req = ClientMessage::EventAdd {
             data_type: DbrType::Double,
@@ -896,7 +899,7 @@ mod tests {
         ));
         let sent = drain(&mut c);
         assert!(
-            matches!(&sent[0], ServerMessage::Error { status: EcaStatus::ECA_BADCHID, request, .. } if *request == req.header())
+            matches!(&sent[0], ServerMessage::Error { status: EcaStatus::ECA_INTERNAL, request, .. } if *request == req.header())
         );
         assert!(c.is_closed());
     }
@@ -974,25 +977,20 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         c.set_access_rights(sid, AccessRights::READ).unwrap();
-        c.handle_input(
-            now(),
-            &bytes(&[ClientMessage::ReadNotify {
-                data_type: DbrType::Double,
-                count: 2,
-                sid,
-                ioid: IoId(4),
-            }]),
-        )
-        .unwrap();
-        let sent = drain(&mut c);
+        drain(&mut c);
+        // More than the native count goes to the application, which serves
+        // what exists and zero-fills the rest as rsrv does (`read_reply`).
+        let req = ClientMessage::ReadNotify {
+            data_type: DbrType::Double,
+            count: 2,
+            sid,
+            ioid: IoId(4),
+        };
+        c.handle_input(now(), &bytes(&[req])).unwrap();
         assert!(matches!(
-            sent.last(),
-            Some(ServerMessage::ReadNotifyResponse {
-                status: EcaStatus::ECA_BADCOUNT,
-                ..
-            })
+            c.poll_event(),
+            Some(ServerEvent::Read(ReadRequest { count: 2, .. }))
         ));
-        assert_eq!(c.poll_event(), None);
     }
 
     #[test]

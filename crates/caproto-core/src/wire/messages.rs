@@ -284,8 +284,8 @@ pub enum ServerMessage {
         data_type: DbrType,
         /// Number of elements.
         count: u32,
-        /// Server channel id.
-        sid: Sid,
+        /// Client channel id (rsrv `read_action` puts the cid here).
+        cid: Cid,
         /// Request id.
         ioid: IoId,
         /// DBR payload as on the wire.
@@ -764,7 +764,7 @@ impl Message for ServerMessage {
             Command::READ => ServerMessage::ReadResponse {
                 data_type: dbr_type(h)?,
                 count: h.data_count,
-                sid: Sid(h.parameter1),
+                cid: Cid(h.parameter1),
                 ioid: IoId(h.parameter2),
                 data: payload.to_vec(),
             },
@@ -918,7 +918,7 @@ impl Message for ServerMessage {
             ServerMessage::ReadResponse {
                 data_type,
                 count,
-                sid,
+                cid,
                 ioid,
                 data,
             } => header(
@@ -926,7 +926,7 @@ impl Message for ServerMessage {
                 padded_len(data.len()),
                 data_type.code(),
                 *count,
-                sid.0,
+                cid.0,
                 ioid.0,
             ),
             ServerMessage::WriteNotifyResponse {
@@ -1277,7 +1277,7 @@ mod tests {
             ServerMessage::ReadResponse {
                 data_type: DbrType::Long,
                 count: 1,
-                sid: Sid(1),
+                cid: Cid(1),
                 ioid: IoId(1),
                 data: vec![0; 8],
             },
