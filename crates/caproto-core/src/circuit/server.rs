@@ -756,8 +756,14 @@ fn payload_size(t: DbrType, count: u32) -> usize {
     let n = t.native().element_size();
     let fixed = match t.code() {
         0..=6 => 0,
-        7..=13 => [4, 4, 4, 4, 5, 4, 8][usize::from(t.code() - 7)],
-        14..=20 => [12, 14, 12, 14, 15, 12, 16][usize::from(t.code() - 14)],
+        7..=13 => [4, 4, 4, 4, 5, 4, 8]
+            .get(usize::from(t.code() - 7))
+            .copied()
+            .unwrap_or(0),
+        14..=20 => [12, 14, 12, 14, 15, 12, 16]
+            .get(usize::from(t.code() - 14))
+            .copied()
+            .unwrap_or(0),
         _ => 0,
     };
     fixed + n * count.max(1) as usize
@@ -888,7 +894,9 @@ mod tests {
             mask: EventMask::VALUE,
             deadband: [0.0; 3],
         };
-        let err = c.handle_input(now(), &bytes(&[req.clone()])).unwrap_err();
+        let err = c
+            .handle_input(now(), &bytes(std::slice::from_ref(&req)))
+            .unwrap_err();
         assert!(matches!(
             err,
             ProtocolError::UnknownId {

@@ -183,7 +183,7 @@ impl DbrType {
     /// STSACK and CLASS_NAME types carry strings.
     pub fn native(self) -> NativeType {
         match self.code() {
-            c @ 0..=34 => NATIVE_ORDER[usize::from(c % 7)],
+            c @ 0..=34 => NATIVE_ORDER.get(usize::from(c % 7)).copied().unwrap_or(NativeType::String),
             35 | 36 => NativeType::Short,
             _ => NativeType::String,
         }
@@ -216,7 +216,7 @@ impl DbrType {
 
     /// The name used by EPICS base (`dbr_type_to_text`), e.g. `"DBR_TIME_DOUBLE"`.
     pub fn name(self) -> &'static str {
-        DBR_NAMES[usize::from(self.code())]
+        DBR_NAMES.get(usize::from(self.code())).copied().unwrap_or("DBR_INVALID")
     }
 
     /// Looks a type up by its EPICS name (`"DBR_TIME_DOUBLE"`), as `caget -d`

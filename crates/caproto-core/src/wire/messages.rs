@@ -431,6 +431,13 @@ fn header(
     }
 }
 
+/// The big-endian `u16` at the start of `b` (0 if `b` is shorter).
+fn be_u16(b: &[u8]) -> u16 {
+    b.get(..2)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u16::from_be_bytes)
+}
+
 fn be_f32(b: &[u8], at: usize) -> f32 {
     let mut a = [0u8; 4];
     if let Some(s) = b.get(at..at + 4) {
@@ -503,7 +510,7 @@ impl Message for ClientMessage {
                     count: h.data_count,
                     sid: Sid(h.parameter1),
                     subid: SubId(h.parameter2),
-                    mask: EventMask(u16::from_be_bytes([mask_bytes[0], mask_bytes[1]])),
+                    mask: EventMask(be_u16(mask_bytes)),
                     deadband: [be_f32(payload, 0), be_f32(payload, 4), be_f32(payload, 8)],
                 }
             }
@@ -734,7 +741,7 @@ impl Message for ServerMessage {
                 port: h.data_type,
                 server_addr: h.parameter1,
                 cid: Cid(h.parameter2),
-                minor_version: payload.get(..2).map(|b| u16::from_be_bytes([b[0], b[1]])),
+                minor_version: payload.get(..2).map(be_u16),
             },
             Command::NOT_FOUND => ServerMessage::NotFound {
                 reply: h.data_type,
