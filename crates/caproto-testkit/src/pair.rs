@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use caproto_core::circuit::{
-    ClientCircuit, ClientCircuitConfig, ClientEvent, ServerCircuit, ServerCircuitConfig, ServerEvent,
+    ClientCircuit, ClientCircuitConfig, ClientEvent, ServerCircuit, ServerCircuitConfig,
+    ServerEvent,
 };
 use caproto_core::dbr::{self, ConvertContext, DbrType, DbrValues, Metadata};
 use caproto_core::wire::EventMask;
@@ -52,7 +53,13 @@ impl Pair {
             Ok(c) => c,
             Err(e) => panic!("bad client config: {e}"),
         };
-        let server = ServerCircuit::new(now, ServerCircuitConfig { max_payload: 4 << 20, ..Default::default() });
+        let server = ServerCircuit::new(
+            now,
+            ServerCircuitConfig {
+                max_payload: 4 << 20,
+                ..Default::default()
+            },
+        );
         Self {
             now,
             client,
@@ -153,7 +160,13 @@ impl MemoryPv {
     /// A read-write PV with default metadata.
     pub fn new(values: DbrValues) -> Self {
         let capacity = values.len().max(1) as u32;
-        Self { values, capacity, meta: Metadata::default(), access: AccessRights::READ_WRITE, reject_writes: false }
+        Self {
+            values,
+            capacity,
+            meta: Metadata::default(),
+            access: AccessRights::READ_WRITE,
+            reject_writes: false,
+        }
     }
 }
 
@@ -185,12 +198,21 @@ impl MemoryIoc {
     }
 
     fn encode(pv: &MemoryPv, data_type: DbrType, count: u32) -> Result<(u32, Vec<u8>), EcaStatus> {
-        let ctx = ConvertContext { precision: pv.meta.precision, enum_strings: &pv.meta.enum_strings };
-        let mut values = dbr::convert(&pv.values, data_type.native(), &ctx).map_err(|_| EcaStatus::ECA_NOCONVERT)?;
-        let n = if count == 0 { values.len().max(1) } else { count as usize };
+        let ctx = ConvertContext {
+            precision: pv.meta.precision,
+            enum_strings: &pv.meta.enum_strings,
+        };
+        let mut values = dbr::convert(&pv.values, data_type.native(), &ctx)
+            .map_err(|_| EcaStatus::ECA_NOCONVERT)?;
+        let n = if count == 0 {
+            values.len().max(1)
+        } else {
+            count as usize
+        };
         resize_values(&mut values, n);
         let mut out = Vec::new();
-        let written = dbr::encode(data_type, &pv.meta, &values, &mut out).map_err(|_| EcaStatus::ECA_NOCONVERT)?;
+        let written = dbr::encode(data_type, &pv.meta, &values, &mut out)
+            .map_err(|_| EcaStatus::ECA_NOCONVERT)?;
         Ok((written, out))
     }
 
@@ -200,7 +222,9 @@ impl MemoryIoc {
         match ev {
             ServerEvent::CreateChannel { cid, name } => match self.pvs.get(&name) {
                 Some(pv) => {
-                    let native = DbrType::from_parts(dbr::DbrFamily::Plain, pv.values.native_type()).unwrap_or(DbrType::Double);
+                    let native =
+                        DbrType::from_parts(dbr::DbrFamily::Plain, pv.values.native_type())
+                            .unwrap_or(DbrType::Double);
                     match server.accept_channel(cid, native, pv.capacity, pv.access) {
                         Ok(sid) => {
                             self.names.insert(sid, name);
@@ -221,15 +245,25 @@ impl MemoryIoc {
                 server.read_reply(&req, result);
             }
             ServerEvent::Write(req) => {
-                let Some(name) = self.names.get(&req.sid).cloned() else { return };
+                let Some(name) = self.names.get(&req.sid).cloned() else {
+                    return;
+                };
                 let result = self.apply_write(&name, req.data_type, req.count, &req.data);
                 server.write_reply(&req, result);
                 if result.is_ok() {
                     self.post_all(server, &name, EventMask::VALUE);
                 }
             }
-            ServerEvent::Subscribe { sid, subid, data_type, count, mask } => {
-                let Some(name) = self.names.get(&sid).cloned() else { return };
+            ServerEvent::Subscribe {
+                sid,
+                subid,
+                data_type,
+                count,
+                mask,
+            } => {
+                let Some(name) = self.names.get(&sid).cloned() else {
+                    return;
+                };
                 self.subs.insert(subid, (name.clone(), mask));
                 if let Some(pv) = self.pvs.get(&name) {
                     if let Ok((n, data)) = Self::encode(pv, data_type, count) {
@@ -247,14 +281,24 @@ impl MemoryIoc {
         }
     }
 
-    fn apply_write(&mut self, name: &str, data_type: DbrType, count: u32, data: &[u8]) -> Result<(), EcaStatus> {
+    fn apply_write(
+        &mut self,
+        name: &str,
+        data_type: DbrType,
+        count: u32,
+        data: &[u8],
+    ) -> Result<(), EcaStatus> {
         let pv = self.pvs.get_mut(name).ok_or(EcaStatus::ECA_BADCHID)?;
         if pv.reject_writes {
             return Err(EcaStatus::ECA_PUTFAIL);
         }
         let decoded = dbr::decode(data_type, count, data).map_err(|_| EcaStatus::ECA_BADTYPE)?;
-        let ctx = ConvertContext { precision: pv.meta.precision, enum_strings: &pv.meta.enum_strings };
-        let values = dbr::convert(&decoded.values, pv.values.native_type(), &ctx).map_err(|_| EcaStatus::ECA_BADTYPE)?;
+        let ctx = ConvertContext {
+            precision: pv.meta.precision,
+            enum_strings: &pv.meta.enum_strings,
+        };
+        let values = dbr::convert(&decoded.values, pv.values.native_type(), &ctx)
+            .map_err(|_| EcaStatus::ECA_BADTYPE)?;
         pv.values = values;
         Ok(())
     }
@@ -263,8 +307,12 @@ impl MemoryIoc {
     /// matches `mask`.
     pub fn post_all(&mut self, server: &mut ServerCircuit, name: &str, mask: EventMask) {
         let Some(pv) = self.pvs.get(name) else { return };
-        let mut subs: Vec<SubId> =
-            self.subs.iter().filter(|(_, (n, m))| n == name && m.intersects(mask)).map(|(s, _)| *s).collect();
+        let mut subs: Vec<SubId> = self
+            .subs
+            .iter()
+            .filter(|(_, (n, m))| n == name && m.intersects(mask))
+            .map(|(s, _)| *s)
+            .collect();
         subs.sort();
         for subid in subs {
             if let Some((_, data_type, count)) = server.subscription(subid) {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 use super::DEFAULT_MAX_PAYLOAD;
-use crate::dbr::DbrType;
+use crate::dbr::{payload_size, DbrType};
 use crate::error::{ProtocolError, UsageError};
 use crate::ids::{Cid, IdAllocator, IoId, Sid, SubId};
 use crate::status::{AccessRights, EcaStatus};
@@ -749,24 +749,6 @@ impl ServerCircuit {
     pub fn poll_timeout(&self) -> Option<Instant> {
         None
     }
-}
-
-// TEMPORARY until dbr::payload_size lands.
-fn payload_size(t: DbrType, count: u32) -> usize {
-    let n = t.native().element_size();
-    let fixed = match t.code() {
-        0..=6 => 0,
-        7..=13 => [4, 4, 4, 4, 5, 4, 8]
-            .get(usize::from(t.code() - 7))
-            .copied()
-            .unwrap_or(0),
-        14..=20 => [12, 14, 12, 14, 15, 12, 16]
-            .get(usize::from(t.code() - 14))
-            .copied()
-            .unwrap_or(0),
-        _ => 0,
-    };
-    fixed + n * count.max(1) as usize
 }
 
 #[cfg(test)]

@@ -1,8 +1,38 @@
 //! The 39 DBR types (EPICS base `db_access.h`): type codes, exact payload
 //! layouts, typed values and metadata, and the conversions an EPICS server
 //! performs when a client asks for a type other than the native one.
+//!
+//! - [`decode`] / [`encode`] / [`payload_size`]: a payload of any type to and
+//!   from [`DbrData`] ([`Metadata`] + [`DbrValues`]); [`decode_values`] and
+//!   [`values_view`] (zero-copy) skip the metadata for large arrays;
+//! - [`convert`]: native values to another native type with the IOC's rules
+//!   ([`double_to_string`] is `cvtDoubleToString`, and so on);
+//! - [`EpicsTime`]: timestamps since 1990.
+//!
+//! Choices worth knowing:
+//! - `DBR_PUT_ACKT` / `DBR_PUT_ACKS` carry their `u16` as
+//!   [`DbrValues::Short`] (bit for bit), consistent with
+//!   [`DbrType::native`]; `meta.ackt` / `meta.acks` belong to
+//!   `DBR_STSACK_STRING` only;
+//! - a count of 0 means the metadata alone (`dbr_size_n(T, 0)`), as rsrv
+//!   sends for an empty array;
+//! - text fields decode up to the first NUL, as UTF-8 or else Latin-1, and
+//!   encode as UTF-8; bytes after the NUL are not kept, so a peer's stale
+//!   bytes there are re-encoded as zeros.
 
 use core::fmt;
+
+mod convert;
+mod layout;
+mod text;
+mod time;
+mod values;
+
+pub use convert::{convert, double_to_string, float_to_string, ConvertContext};
+pub use layout::{decode, decode_values, encode, payload_size, value_offset, values_view};
+pub use text::{chars_to_text, decode_text, text_to_chars, truncate_at_char_boundary};
+pub use time::{EpicsTime, TimeOutOfRange, EPICS_TIME_WIRE_SIZE};
+pub use values::{DbrData, DbrValues, Limits, Metadata, ValuesView};
 
 /// A DBR type code (EPICS base `db_access.h`: `DBR_STRING` = 0 ...
 /// `DBR_CLASS_NAME` = 38).
@@ -183,7 +213,10 @@ impl DbrType {
     /// STSACK and CLASS_NAME types carry strings.
     pub fn native(self) -> NativeType {
         match self.code() {
-            c @ 0..=34 => NATIVE_ORDER.get(usize::from(c % 7)).copied().unwrap_or(NativeType::String),
+            c @ 0..=34 => NATIVE_ORDER
+                .get(usize::from(c % 7))
+                .copied()
+                .unwrap_or(NativeType::String),
             35 | 36 => NativeType::Short,
             _ => NativeType::String,
         }
@@ -216,7 +249,10 @@ impl DbrType {
 
     /// The name used by EPICS base (`dbr_type_to_text`), e.g. `"DBR_TIME_DOUBLE"`.
     pub fn name(self) -> &'static str {
-        DBR_NAMES.get(usize::from(self.code())).copied().unwrap_or("DBR_INVALID")
+        DBR_NAMES
+            .get(usize::from(self.code()))
+            .copied()
+            .unwrap_or("DBR_INVALID")
     }
 
     /// Looks a type up by its EPICS name (`"DBR_TIME_DOUBLE"`), as `caget -d`
@@ -380,7 +416,20 @@ pub enum ConversionError {
         /// Its length.
         len: usize,
     },
-    /// The conversion is not defined.
+    /// A number (from text, or a value) outside the range of the target
+    /// type (`S_stdlib_overflow` / `S_stdlib_underflow` in EPICS base
+    /// `epicsStdlib.h`).
+    OutOfRange {
+        /// The offending text.
+        text: String,
+    },
+    /// More elements than a CA count (`u32`) can describe.
+    TooManyElements {
+        /// The number of elements.
+        len: usize,
+    },
+    /// The conversion is not defined, or values of one type were given
+    /// where another was required.
     Unsupported {
         /// Source type.
         from: NativeType,
@@ -397,6 +446,12 @@ impl fmt::Display for ConversionError {
                 write!(f, "'{text}' is not one of the enum states")
             }
             ConversionError::StringTooLong { len } => write!(f, "string of {len} bytes exceeds 39"),
+            ConversionError::OutOfRange { text } => {
+                write!(f, "'{text}' is out of range for the target type")
+            }
+            ConversionError::TooManyElements { len } => {
+                write!(f, "{len} elements exceed a CA element count")
+            }
             ConversionError::Unsupported { from, to } => {
                 write!(f, "no conversion from {from:?} to {to:?}")
             }
