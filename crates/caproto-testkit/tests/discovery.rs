@@ -177,7 +177,7 @@ fn beacon_anomaly_after_a_server_restart_speeds_up_searching() {
     let mut tracker = BeaconTracker::new(net.start);
     let server_tcp = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 25064);
     let mut emitter = BeaconEmitter::new(net.start, 25064, Duration::from_secs(15));
-    let mut beacon_at = |now: Instant, emitter: &mut BeaconEmitter, tracker: &mut BeaconTracker| {
+    let beacon_at = |now: Instant, emitter: &mut BeaconEmitter, tracker: &mut BeaconTracker| {
         let mut anomalies = Vec::new();
         let mut dg = Vec::new();
         emitter.handle_timeout(now);

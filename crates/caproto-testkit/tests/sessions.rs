@@ -1,6 +1,9 @@
 //! Whole CA sessions between our ClientCircuit and ServerCircuit, in memory,
 //! with a virtual clock: no sockets, fully deterministic.
 
+// 3.14 is the value of the ao record in captures.db, not an approximation of pi.
+#![allow(clippy::approx_constant)]
+
 use std::time::Duration;
 
 use caproto_core::circuit::{ClientEvent, CloseReason, RemoteError};
