@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 use super::DEFAULT_MAX_PAYLOAD;
-use crate::dbr::{payload_size, DbrType};
+use crate::dbr::{min_payload_size, payload_size, DbrType};
 use crate::error::{ProtocolError, UsageError};
 use crate::ids::{Cid, IdAllocator, IoId, Sid, SubId};
 use crate::status::{AccessRights, EcaStatus};
@@ -355,7 +355,7 @@ impl ServerCircuit {
                 let access = self.channel_for(sid, header)?.access;
                 let status = if !access.can_write() {
                     Some(EcaStatus::ECA_NOWTACCESS)
-                } else if data.len() < payload_size(data_type, count) {
+                } else if data.len() < min_payload_size(data_type, count) {
                     Some(EcaStatus::ECA_BADCOUNT)
                 } else {
                     None

@@ -95,6 +95,9 @@ pub fn payload_size(dbr_type: DbrType, count: u32) -> usize {
 /// are left at their default. `DBR_PUT_ACKT` / `DBR_PUT_ACKS` decode to
 /// [`DbrValues::Short`] (the `u16` bit for bit), not to `meta.ackt`/`acks`.
 pub fn decode(dbr_type: DbrType, count: u32, payload: &[u8]) -> Result<DbrData, ProtocolError> {
+    if let Some(text) = short_string(dbr_type, count, payload) {
+        return Ok(DbrData::from_values(DbrValues::String(vec![text])));
+    }
     let (head, body) = split_payload(dbr_type, count, payload)?;
     let meta = decode_meta(dbr_type, head).ok_or(bad_payload(dbr_type, count, payload))?;
     Ok(DbrData {
@@ -110,6 +113,9 @@ pub fn decode_values(
     count: u32,
     payload: &[u8],
 ) -> Result<DbrValues, ProtocolError> {
+    if let Some(text) = short_string(dbr_type, count, payload) {
+        return Ok(DbrValues::String(vec![text]));
+    }
     let (_, body) = split_payload(dbr_type, count, payload)?;
     Ok(values_from_bytes(dbr_type.native(), body))
 }
@@ -182,6 +188,28 @@ fn bad_payload(dbr_type: DbrType, count: u32, payload: &[u8]) -> ProtocolError {
 }
 
 /// Splits a payload into metadata and exactly `count` elements of values.
+/// The smallest payload a peer may send for `count` elements of
+/// `dbr_type`: [`payload_size`], except for one plain `DBR_STRING`, which
+/// libca sends cut to the string's length plus its NUL (libca
+/// `comQueSend.cpp`; rsrv does the same for READ replies in `read_action`).
+pub fn min_payload_size(dbr_type: DbrType, count: u32) -> usize {
+    if dbr_type == DbrType::String && count == 1 {
+        1
+    } else {
+        payload_size(dbr_type, count)
+    }
+}
+
+/// A single plain `DBR_STRING` sent shorter than 40 bytes (see
+/// [`min_payload_size`]): its text, up to the first NUL or the end.
+fn short_string(dbr_type: DbrType, count: u32, payload: &[u8]) -> Option<String> {
+    if dbr_type != DbrType::String || count != 1 || payload.len() >= MAX_STRING_SIZE {
+        return None;
+    }
+    payload.first()?;
+    Some(decode_text(payload))
+}
+
 fn split_payload(
     dbr_type: DbrType,
     count: u32,
@@ -1034,5 +1062,23 @@ mod tests {
                 let _ = values_view(t, count, &bytes);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod short_string_tests {
+    use super::*;
+
+    #[test]
+    fn caput_string_cut_to_its_length_decodes() {
+        // caput's WRITE of "2.5" as DBR_STRING in put.pcap: 8 bytes, not 40.
+        let payload = [0x32, 0x2e, 0x35, 0, 0, 0, 0, 0];
+        let d = decode(DbrType::String, 1, &payload).unwrap();
+        assert_eq!(d.values, DbrValues::String(vec!["2.5".into()]));
+        assert_eq!(min_payload_size(DbrType::String, 1), 1);
+        // Only the single plain string may be short.
+        assert!(decode(DbrType::String, 2, &payload).is_err());
+        assert!(decode(DbrType::StsString, 1, &payload).is_err());
+        assert!(decode(DbrType::String, 1, &[]).is_err());
     }
 }

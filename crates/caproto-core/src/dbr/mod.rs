@@ -29,7 +29,9 @@ mod time;
 mod values;
 
 pub use convert::{convert, double_to_string, float_to_string, ConvertContext};
-pub use layout::{decode, decode_values, encode, payload_size, value_offset, values_view};
+pub use layout::{
+    decode, decode_values, encode, min_payload_size, payload_size, value_offset, values_view,
+};
 pub use text::{chars_to_text, decode_text, text_to_chars, truncate_at_char_boundary};
 pub use time::{EpicsTime, TimeOutOfRange, EPICS_TIME_WIRE_SIZE};
 pub use values::{DbrData, DbrValues, Limits, Metadata, ValuesView};
