@@ -961,3 +961,72 @@ fn the_reencode_hook_notices_a_changed_byte() {
     };
     assert!(reencodes_identically(&bad).is_err());
 }
+
+/// The conversions rsrv performed in get-all-dbr-types.pcap (every DBR type
+/// asked of a DOUBLE, an ENUM, a STRING and a LONG record) are the ones
+/// `dbr::convert` performs: same values, and GETFAIL exactly where our
+/// conversion fails. Record values and PREC are those of captures.db.
+#[test]
+fn server_conversions_match_what_rsrv_sent() {
+    use caproto_core::dbr::{convert, ConvertContext, DbrValues};
+    let capture = load_named("get-all-dbr-types");
+    let (msgs, _) = decode_all("get-all-dbr-types", &capture);
+    let states: Vec<String> = ["zero", "one", "two"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let record = |name: &str| -> (DbrValues, i16) {
+        match name {
+            "t:ao" => (DbrValues::Double(vec![3.14]), 3),
+            "t:mbbo" => (DbrValues::Enum(vec![1]), 0),
+            "t:str" => (DbrValues::String(vec!["hello".into()]), 0),
+            "t:long" => (DbrValues::Long(vec![42]), 0),
+            other => panic!("unexpected PV {other}"),
+        }
+    };
+    let mut names: HashMap<usize, String> = HashMap::new();
+    for (msg, m) in client_msgs(&msgs) {
+        if let ClientMessage::CreateChan { name, .. } = m {
+            names.insert(stream_of(msg).unwrap(), name.clone());
+        }
+    }
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for (msg, m) in server_msgs(&msgs) {
+        let ServerMessage::ReadNotifyResponse {
+            data_type,
+            count,
+            status,
+            data,
+            ..
+        } = m
+        else {
+            continue;
+        };
+        let pv = &names[&stream_of(msg).unwrap()];
+        let (native, precision) = record(pv);
+        let ctx = ConvertContext {
+            precision,
+            enum_strings: &states,
+        };
+        let ours = convert(&native, data_type.native(), &ctx);
+        let theirs = caproto_core::dbr::decode(*data_type, *count, data).unwrap();
+        checked += 1;
+        match (ours, *status) {
+            (Ok(v), EcaStatus::ECA_NORMAL)
+                if format!("{v:?}") == format!("{:?}", theirs.values) => {}
+            (Err(_), EcaStatus::ECA_GETFAIL) => {}
+            (ours, status) => mismatches.push(format!(
+                "{pv} as {data_type}: rsrv {status:?} {:?}, ours {ours:?}",
+                theirs.values
+            )),
+        }
+    }
+    assert_eq!(checked, 140);
+    assert!(
+        mismatches.is_empty(),
+        "{} conversions differ from rsrv:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
