@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit, property, golden and session
-# tests. Installs nothing beyond the Rust toolchain for now; later peers
-# (EPICS base tools, pyepics, caproto) are installed into ./.venv here.
+# The whole test suite: formatting, lints, unit, property, golden, session
+# and interop tests. Installs the reference peers (EPICS base tools, pyepics,
+# caproto) into ./.venv first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "reference peers (scripts/setup-peers.sh)"
+scripts/setup-peers.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
