@@ -94,7 +94,7 @@ impl Ports {
             Ordering::SeqCst,
             Ordering::SeqCst,
         );
-        let mut pick = || loop {
+        let pick = || loop {
             let p = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
             if p >= 60000 {
                 NEXT_PORT.store(30000, Ordering::SeqCst);
