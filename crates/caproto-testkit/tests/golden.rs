@@ -967,6 +967,7 @@ fn the_reencode_hook_notices_a_changed_byte() {
 /// `dbr::convert` performs: same values, and GETFAIL exactly where our
 /// conversion fails. Record values and PREC are those of captures.db.
 #[test]
+#[allow(clippy::approx_constant)] // 3.14 is the ao record value in captures.db
 fn server_conversions_match_what_rsrv_sent() {
     use caproto_core::dbr::{convert, ConvertContext, DbrValues};
     let capture = load_named("get-all-dbr-types");
