@@ -17,6 +17,9 @@ pub enum ProtocolError {
     /// (`EPICS_CA_MAX_ARRAY_BYTES` plus header room). Refused before any
     /// allocation.
     PayloadTooLarge {
+        /// The header as received: a circuit answers or fails the request it
+        /// names, and [`crate::wire::StreamDecoder`] skips the payload.
+        header: Header,
         /// Command code of the offending message.
         command: Command,
         /// Declared payload size.
@@ -101,7 +104,9 @@ pub enum ProtocolError {
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProtocolError::PayloadTooLarge { command, size, limit } => write!(
+            ProtocolError::PayloadTooLarge {
+                command, size, limit, ..
+            } => write!(
                 f,
                 "{command} declares a {size}-byte payload, above the limit of {limit} bytes (EPICS_CA_MAX_ARRAY_BYTES)"
             ),

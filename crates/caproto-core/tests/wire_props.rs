@@ -717,7 +717,7 @@ proptest! {
         };
         let mut bytes = Vec::new();
         h.encode(&mut bytes);
-        let too_large = ProtocolError::PayloadTooLarge { command: Command(command), size, limit };
+        let too_large = ProtocolError::PayloadTooLarge { header: h, command: Command(command), size, limit };
 
         let mut d = StreamDecoder::new(limit);
         d.push(&bytes);

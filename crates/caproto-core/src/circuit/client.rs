@@ -155,10 +155,14 @@ pub enum ClientEvent {
         /// Channel.
         cid: Cid,
     },
-    /// The server dropped the channel (SERVER_DISCONN): search again.
+    /// The server dropped the channel (SERVER_DISCONN). As libca does, the
+    /// front-end should search for it again and, once it reconnects, renew
+    /// the listed subscriptions (they are no longer on this circuit).
     ChannelDisconnected {
         /// Channel.
         cid: Cid,
+        /// The channel's live subscriptions at the time, to renew.
+        subscriptions: Vec<SubscriptionSpec>,
     },
     /// An ERROR the circuit could not route to an operation (e.g. a failed
     /// WRITE without notify).
@@ -170,16 +174,32 @@ pub enum ClientEvent {
         /// The status and message.
         error: RemoteError,
     },
-    /// No answer to an ECHO within the echo timeout: channels should be
-    /// treated as disconnected (libca disconnects them and searches again).
+    /// No answer to an ECHO within the echo timeout. libca reports its
+    /// channels disconnected (ECA_UNRESPTMO) but keeps them on the circuit
+    /// (`tcpiiu::unresponsiveCircuitNotify`).
     Unresponsive,
-    /// Traffic arrived again after [`ClientEvent::Unresponsive`].
+    /// Traffic arrived again after [`ClientEvent::Unresponsive`]: channels
+    /// are connected again; libca then re-reads each subscription's value
+    /// (`subscriptionUpdateRequest`), which the front-end should do too.
     Responsive,
     /// The circuit is closed; no further input is accepted.
     Closed {
         /// Why.
         reason: CloseReason,
     },
+}
+
+/// What a subscription asked for, to renew it after a reconnection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubscriptionSpec {
+    /// The id it had.
+    pub subid: SubId,
+    /// Requested type.
+    pub data_type: DbrType,
+    /// Requested count.
+    pub count: u32,
+    /// Event mask.
+    pub mask: EventMask,
 }
 
 /// A DBR payload as received: type, element count and raw bytes (padded).
@@ -218,6 +238,7 @@ struct Subscription {
     cid: Cid,
     data_type: DbrType,
     count: u32,
+    mask: EventMask,
     cancelling: bool,
 }
 
@@ -383,13 +404,18 @@ impl ClientCircuit {
                 native: info.native_count,
             });
         }
-        if count == 0 && self.server_minor_version.is_some_and(|v| v < 13) {
-            return Err(UsageError::BadCount {
-                requested: 0,
-                native: info.native_count,
-            });
-        }
         Ok(())
+    }
+
+    /// The count to put on the wire: 0 ("current length") only goes to
+    /// servers of minor version 13 or later; older ones get the native count
+    /// (libca `readNotifyRequest`).
+    fn effective_count(&self, info: &ChannelInfo, count: u32) -> u32 {
+        if count == 0 && self.server_minor_version.is_some_and(|v| v < 13) {
+            info.native_count
+        } else {
+            count
+        }
     }
 
     fn check_payload(&self, len: usize) -> Result<(), UsageError> {
@@ -411,6 +437,7 @@ impl ClientCircuit {
             return Err(UsageError::NoReadAccess);
         }
         self.check_count(&info, count)?;
+        let count = self.effective_count(&info, count);
         let ioid = self.alloc_ioid()?;
         self.pending.insert(ioid, Pending::Read { cid });
         self.send(&ClientMessage::ReadNotify {
@@ -457,12 +484,13 @@ impl ClientCircuit {
         data: Vec<u8>,
     ) -> Result<(), UsageError> {
         let info = self.check_write(cid, count, &data)?;
-        // The ioid of a plain WRITE only shows up in an ERROR reply; 0 as libca.
+        // libca puts the cid where a WRITE_NOTIFY has its ioid, and finds the
+        // channel through it when an ERROR comes back (`tcpiiu::writeRequest`).
         self.send(&ClientMessage::Write {
             data_type,
             count,
             sid: info.sid,
-            ioid: IoId(0),
+            ioid: IoId(cid.0),
             data,
         });
         Ok(())
@@ -505,8 +533,12 @@ impl ClientCircuit {
     ) -> Result<SubId, UsageError> {
         self.check_open()?;
         let info = self.connected(cid)?;
-        self.check_count(&info, count)?;
-        if mask.0 & 0xF == 0 {
+        // libca clamps a subscription's count to the native count rather
+        // than refusing it (`netSubscription::getCount`), and sends the
+        // native count for 0 to servers older than minor version 13.
+        let count = self.effective_count(&info, count.min(info.native_count));
+        // libca refuses only an empty mask (`ca_create_subscription`).
+        if mask.0 == 0 {
             return Err(UsageError::BadMask(mask.0));
         }
         let subs = &self.subs;
@@ -521,6 +553,7 @@ impl ClientCircuit {
                 cid,
                 data_type,
                 count,
+                mask,
                 cancelling: false,
             },
         );
@@ -632,6 +665,12 @@ impl ClientCircuit {
             let msg = match self.decoder.next_message::<ServerMessage>() {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
+                // Like libca, skip a reply larger than EPICS_CA_MAX_ARRAY_BYTES
+                // and fail the request it answers, keeping the circuit.
+                Err(ProtocolError::PayloadTooLarge { header, .. }) => {
+                    self.route_error(Cid(u32::MAX), EcaStatus::ECA_TOLARGE, header, String::new());
+                    continue;
+                }
                 Err(e) => {
                     self.close_with(CloseReason::Protocol(e.clone()));
                     return Err(e);
@@ -825,10 +864,22 @@ impl ClientCircuit {
                     if let ChannelState::Connected(info) = chan.state {
                         self.sid_to_cid.remove(&info.sid);
                     }
+                    let mut subscriptions: Vec<SubscriptionSpec> = self
+                        .subs
+                        .iter()
+                        .filter(|(_, s)| s.cid == cid && !s.cancelling)
+                        .map(|(subid, s)| SubscriptionSpec {
+                            subid: *subid,
+                            data_type: s.data_type,
+                            count: s.count,
+                            mask: s.mask,
+                        })
+                        .collect();
+                    subscriptions.sort_by_key(|s| s.subid);
                     self.subs.retain(|_, s| s.cid != cid);
                     self.fail_pending_of(cid, EcaStatus::ECA_DISCONN);
                     self.events
-                        .push_back(ClientEvent::ChannelDisconnected { cid });
+                        .push_back(ClientEvent::ChannelDisconnected { cid, subscriptions });
                 }
             }
             ServerMessage::Error {
@@ -837,7 +888,8 @@ impl ClientCircuit {
                 request,
                 message,
             } => self.route_error(cid, status, request, message),
-            ServerMessage::Echo => {}
+            // A READ_SYNC echoed back only shows the server is alive.
+            ServerMessage::Echo | ServerMessage::ReadSync => {}
             ServerMessage::SearchResponse { .. } | ServerMessage::NotFound { .. } => {
                 // Name-server replies over TCP are handled by the search layer;
                 // on a data circuit they are harmless and ignored.
@@ -902,7 +954,9 @@ impl ClientCircuit {
             }
             Command::EVENT_ADD => {
                 let subid = SubId(request.parameter2);
-                if let Some(sub) = self.subs.remove(&subid) {
+                // The subscription survives a failed update, as in libca
+                // (`eventAddExcep` -> `ioExceptionNotify`).
+                if let Some(sub) = self.subs.get(&subid) {
                     self.events.push_back(ClientEvent::SubscriptionFailed {
                         subid,
                         cid: sub.cid,
@@ -923,6 +977,15 @@ impl ClientCircuit {
             request,
             error,
         });
+    }
+
+    /// A beacon from this circuit's server arrived: like libca
+    /// (`tcpRecvWatchdog::beaconArrivalNotify`), it counts as a sign of life
+    /// and postpones the next ECHO, so idle circuits stay quiet.
+    pub fn handle_beacon(&mut self, now: Instant) {
+        if self.liveness == Liveness::Alive && now > self.last_rx {
+            self.last_rx = now;
+        }
     }
 
     /// The server closed the connection.

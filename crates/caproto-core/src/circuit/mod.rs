@@ -20,7 +20,7 @@ mod server;
 
 pub use client::{
     ChannelInfo, ClientCircuit, ClientCircuitConfig, ClientEvent, CloseReason, DbrPayload,
-    RemoteError,
+    RemoteError, SubscriptionSpec,
 };
 pub use server::{ReadRequest, ServerCircuit, ServerCircuitConfig, ServerEvent, WriteRequest};
 
@@ -34,7 +34,8 @@ pub const DEFAULT_CONN_TIMEOUT: Duration = Duration::from_secs(30);
 /// circuit unresponsive (libca `iocinf.h` `CA_ECHO_TIMEOUT`, 5 s).
 pub const ECHO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Default largest payload accepted (`EPICS_CA_MAX_ARRAY_BYTES` default of
-/// 16384 bytes, EPICS base `envData`) plus room for the largest DBR metadata
-/// block, as libca allows.
+/// Default largest payload accepted: the `EPICS_CA_MAX_ARRAY_BYTES` default
+/// of 16384 bytes (EPICS base `CONFIG_ENV`) plus room for the largest DBR
+/// metadata block. Larger payloads are skipped and the request they belong
+/// to fails with ECA_TOLARGE; the circuit stays up.
 pub const DEFAULT_MAX_PAYLOAD: u32 = 16384 + 512;

@@ -22,6 +22,12 @@ pub struct ServerCircuitConfig {
     /// Most channels one client may hold on this circuit; further
     /// CREATE_CHAN requests get CREATE_CH_FAIL.
     pub max_channels: usize,
+    /// The server's TCP port, given in replies to searches that arrive over
+    /// TCP (name-server searches, libca `SearchDestTCP`).
+    pub server_port: u16,
+    /// Most WRITE_NOTIFY requests queued behind a pending one on the same
+    /// channel; beyond, a request is answered ECA_PUTCBINPROG.
+    pub max_queued_puts: usize,
 }
 
 impl Default for ServerCircuitConfig {
@@ -29,6 +35,8 @@ impl Default for ServerCircuitConfig {
         Self {
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_channels: 1 << 20,
+            server_port: crate::DEFAULT_SERVER_PORT,
+            max_queued_puts: 256,
         }
     }
 }
@@ -124,6 +132,24 @@ pub enum ServerEvent {
         /// Client channel id.
         cid: Cid,
     },
+    /// A search that arrived over TCP (the client uses this server as a name
+    /// server): answer with [`ServerCircuit::search_reply`].
+    Search {
+        /// The client's channel id.
+        cid: Cid,
+        /// The name searched for.
+        name: String,
+        /// DO_REPLY / DONT_REPLY.
+        reply: u16,
+    },
+    /// Read access to a channel came back: post the current value to these
+    /// subscriptions (rsrv re-posts them in `casAccessRightsCB`).
+    RefreshSubscriptions {
+        /// Channel.
+        sid: Sid,
+        /// Its subscriptions.
+        subids: Vec<SubId>,
+    },
     /// The client asked to pause (true) or resume (false) monitor updates.
     /// The circuit already holds back and coalesces updates meanwhile.
     EventsPaused(bool),
@@ -139,6 +165,10 @@ struct Channel {
     native_count: u32,
     access: AccessRights,
     subs: Vec<SubId>,
+    /// A WRITE_NOTIFY is with the application (rsrv runs one per channel).
+    put_busy: bool,
+    /// WRITE_NOTIFY requests waiting for it.
+    queued_puts: VecDeque<WriteRequest>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -234,11 +264,21 @@ impl ServerCircuit {
                 // A request for a DBR type that does not exist: answer
                 // ECA_BADTYPE and go on, as rsrv does.
                 Err(ProtocolError::BadDbrType { header }) => {
-                    let cid = self
-                        .channels
-                        .get(&Sid(header.parameter1))
-                        .map_or(Cid(0), |c| c.cid);
-                    self.send_error(cid, EcaStatus::ECA_BADTYPE, header, "");
+                    let (cid, name) = self.cid_and_name(Sid(header.parameter1));
+                    self.send_error(cid, EcaStatus::ECA_BADTYPE, header, &name);
+                    continue;
+                }
+                // A request above EPICS_CA_MAX_ARRAY_BYTES: answered with
+                // ECA_TOLARGE, its payload skipped, the circuit kept (rsrv
+                // `camessage`).
+                Err(ProtocolError::PayloadTooLarge { header, .. }) => {
+                    let (cid, _) = self.cid_and_name(Sid(header.parameter1));
+                    self.send_error(
+                        cid,
+                        EcaStatus::ECA_TOLARGE,
+                        header,
+                        "Server unable to load large request message",
+                    );
                     continue;
                 }
                 Err(e) => {
@@ -251,6 +291,14 @@ impl ServerCircuit {
                 return Err(e);
             }
         }
+    }
+
+    /// The cid and name of a channel, or rsrv's 0xFFFFFFFF cid and no name
+    /// when the sid is unknown (`vsend_err`).
+    fn cid_and_name(&self, sid: Sid) -> (Cid, String) {
+        self.channels
+            .get(&sid)
+            .map_or((Cid(u32::MAX), String::new()), |c| (c.cid, c.name.clone()))
     }
 
     fn send_error(&mut self, cid: Cid, status: EcaStatus, request: Header, message: &str) {
@@ -267,7 +315,12 @@ impl ServerCircuit {
     /// `logBadId` in `camessage.c`).
     fn channel_for(&mut self, sid: Sid, request: Header) -> Result<&Channel, ProtocolError> {
         if !self.channels.contains_key(&sid) {
-            self.send_error(Cid(0), EcaStatus::ECA_INTERNAL, request, "Bad Resource ID");
+            self.send_error(
+                Cid(u32::MAX),
+                EcaStatus::ECA_INTERNAL,
+                request,
+                "Bad Resource ID",
+            );
             return Err(ProtocolError::UnknownId {
                 command: request.command,
                 kind: "sid",
@@ -300,6 +353,15 @@ impl ServerCircuit {
             }
             ClientMessage::HostName { name } => self.events.push_back(ServerEvent::HostName(name)),
             ClientMessage::CreateChan { cid, name, .. } => {
+                if header.payload_size <= 1 {
+                    // rsrv ignores a CREATE_CHAN without a name
+                    // (`claim_ciu_action`).
+                    return Ok(());
+                }
+                if name.is_empty() {
+                    self.send(&ServerMessage::CreateChFail { cid });
+                    return Ok(());
+                }
                 if self.channels.len() + self.pending_creates.len() >= self.config.max_channels {
                     self.send(&ServerMessage::CreateChFail { cid });
                 } else {
@@ -371,6 +433,7 @@ impl ServerCircuit {
                 };
                 match status {
                     Some(status) => self.fail_write(&req, status),
+                    None if notify => self.start_or_queue_put(req),
                     None => self.events.push_back(ServerEvent::Write(req)),
                 }
             }
@@ -382,52 +445,54 @@ impl ServerCircuit {
                 mask,
                 ..
             } => {
-                let cid = self.channel_for(sid, header)?.cid;
-                if mask.0 & 0xF == 0 {
-                    self.send_error(cid, EcaStatus::ECA_BADMASK, header, "");
-                } else {
-                    if let Some(chan) = self.channels.get_mut(&sid) {
+                // rsrv does not check the mask (`event_add_action`).
+                let can_read = self.channel_for(sid, header)?.access.can_read();
+                if let Some(chan) = self.channels.get_mut(&sid) {
+                    if !chan.subs.contains(&subid) {
                         chan.subs.push(subid);
                     }
-                    self.subs.insert(
-                        subid,
-                        Subscription {
-                            sid,
-                            data_type,
-                            count,
-                        },
-                    );
-                    self.events.push_back(ServerEvent::Subscribe {
+                }
+                self.subs.insert(
+                    subid,
+                    Subscription {
                         sid,
-                        subid,
                         data_type,
                         count,
-                        mask,
-                    });
+                    },
+                );
+                if !can_read {
+                    // The first update tells the client it cannot read
+                    // (rsrv `no_read_access_event`).
+                    self.send_no_read_access_update(subid);
                 }
+                self.events.push_back(ServerEvent::Subscribe {
+                    sid,
+                    subid,
+                    data_type,
+                    count,
+                    mask,
+                });
             }
-            ClientMessage::EventCancel {
-                data_type,
-                count,
-                sid,
-                subid,
-            } => {
+            ClientMessage::EventCancel { sid, subid, .. } => {
                 self.channel_for(sid, header)?;
-                if self.subs.remove(&subid).is_some() {
+                let owned = self.subs.get(&subid).is_some_and(|s| s.sid == sid);
+                if let (true, Some(sub)) = (owned, self.subs.remove(&subid)) {
                     self.held.remove(&subid);
                     if let Some(chan) = self.channels.get_mut(&sid) {
                         chan.subs.retain(|s| *s != subid);
                     }
+                    // The acknowledgement repeats the subscription's own
+                    // type and count (rsrv `event_cancel_reply`).
                     self.send(&ServerMessage::EventCancelResponse {
-                        data_type,
-                        count,
+                        data_type: sub.data_type,
+                        count: sub.count,
                         sid,
                         subid,
                     });
                     self.events
                         .push_back(ServerEvent::Unsubscribe { sid, subid });
                 } else {
-                    let cid = self.channels.get(&sid).map_or(Cid(0), |c| c.cid);
+                    let (cid, _) = self.cid_and_name(sid);
                     self.send_error(cid, EcaStatus::ECA_BADMONID, header, "");
                 }
             }
@@ -455,14 +520,13 @@ impl ServerCircuit {
                 self.events.push_back(ServerEvent::EventsPaused(false));
             }
             ClientMessage::Echo => self.send(&ServerMessage::Echo),
-            // READ_SYNC only asked old servers to flush; nothing to do.
-            ClientMessage::ReadSync => {}
-            ClientMessage::Search { .. } => {
-                return Err(ProtocolError::UnexpectedCommand {
-                    command: Command::SEARCH,
-                    context: "search requests over TCP go to a name server, not a data circuit",
-                })
-            }
+            // rsrv echoes READ_SYNC back (`read_sync_reply`).
+            ClientMessage::ReadSync => self.send(&ServerMessage::ReadSync),
+            ClientMessage::Search {
+                reply, cid, name, ..
+            } => self
+                .events
+                .push_back(ServerEvent::Search { cid, name, reply }),
             ClientMessage::RepeaterRegister { .. } => {
                 return Err(ProtocolError::UnexpectedCommand {
                     command: Command::REPEATER_REGISTER,
@@ -576,6 +640,8 @@ impl ServerCircuit {
                 native_count,
                 access,
                 subs: Vec::new(),
+                put_busy: false,
+                queued_puts: VecDeque::new(),
             },
         );
         self.send(&ServerMessage::AccessRights {
@@ -647,6 +713,81 @@ impl ServerCircuit {
             Ok(()) => {}
             Err(status) => self.fail_write(req, status),
         }
+        if req.notify {
+            self.next_put(req.sid);
+        }
+    }
+
+    /// rsrv runs one WRITE_NOTIFY per channel at a time
+    /// (`write_notify_action`, `pPutNotify->busy`); later ones wait, so
+    /// their completions come back in order.
+    fn start_or_queue_put(&mut self, req: WriteRequest) {
+        let limit = self.config.max_queued_puts;
+        let Some(chan) = self.channels.get_mut(&req.sid) else {
+            return;
+        };
+        if !chan.put_busy {
+            chan.put_busy = true;
+            self.events.push_back(ServerEvent::Write(req));
+        } else if chan.queued_puts.len() < limit {
+            chan.queued_puts.push_back(req);
+        } else {
+            self.fail_write(&req, EcaStatus::ECA_PUTCBINPROG);
+        }
+    }
+
+    /// The channel's pending WRITE_NOTIFY completed: hand over the next.
+    fn next_put(&mut self, sid: Sid) {
+        let Some(chan) = self.channels.get_mut(&sid) else {
+            return;
+        };
+        match chan.queued_puts.pop_front() {
+            Some(next) => self.events.push_back(ServerEvent::Write(next)),
+            None => chan.put_busy = false,
+        }
+    }
+
+    /// Answers a [`ServerEvent::Search`] that came over TCP: a reply naming
+    /// this server when `found`, NOT_FOUND for a DO_REPLY miss, nothing
+    /// otherwise (rsrv `search_reply_tcp`).
+    pub fn search_reply(&mut self, cid: Cid, reply: u16, found: bool) {
+        if found {
+            self.send(&ServerMessage::SearchResponse {
+                port: self.config.server_port,
+                server_addr: crate::wire::ADDR_FROM_SENDER,
+                cid,
+                minor_version: None,
+            });
+        } else if reply == crate::wire::DO_REPLY {
+            self.send(&ServerMessage::NotFound {
+                reply,
+                minor_version: CA_MINOR_VERSION,
+                cid,
+            });
+        }
+    }
+
+    /// Sends a subscription the update that says "no read access": the
+    /// ECA_NORDACCESS status and a zero-filled value of the requested type
+    /// and count (rsrv `no_read_access_event`).
+    fn send_no_read_access_update(&mut self, subid: SubId) {
+        let Some(sub) = self.subs.get(&subid).copied() else {
+            return;
+        };
+        let native_count = self.channels.get(&sub.sid).map_or(1, |c| c.native_count);
+        let count = if sub.count == 0 {
+            native_count
+        } else {
+            sub.count
+        };
+        self.held.remove(&subid);
+        self.send(&ServerMessage::EventAddResponse {
+            data_type: sub.data_type,
+            count,
+            status: EcaStatus::ECA_NORDACCESS,
+            subid,
+            data: vec![0; payload_size(sub.data_type, count)],
+        });
     }
 
     /// Posts a monitor update for `subid`: `count` elements of the
@@ -657,6 +798,15 @@ impl ServerCircuit {
         let Some(sub) = self.subs.get(&subid) else {
             return;
         };
+        // Without read access a subscription only ever got the zero-filled
+        // ECA_NORDACCESS update.
+        if !self
+            .channels
+            .get(&sub.sid)
+            .is_some_and(|c| c.access.can_read())
+        {
+            return;
+        }
         let m = ServerMessage::EventAddResponse {
             data_type: sub.data_type,
             count,
@@ -689,12 +839,28 @@ impl ServerCircuit {
             kind: "sid",
             id: sid.0,
         })?;
+        let had_read = chan.access.can_read();
         chan.access = access;
         let cid = chan.cid;
+        let subids = chan.subs.clone();
         self.send(&ServerMessage::AccessRights {
             cid,
             rights: access,
         });
+        // rsrv re-posts every subscription when read access changes
+        // (`casAccessRightsCB`).
+        match (had_read, access.can_read()) {
+            (true, false) => {
+                for subid in subids {
+                    self.send_no_read_access_update(subid);
+                }
+            }
+            (false, true) if !subids.is_empty() => {
+                self.events
+                    .push_back(ServerEvent::RefreshSubscriptions { sid, subids });
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -754,7 +920,7 @@ impl ServerCircuit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::Header;
+    use crate::wire::{Header, DONT_REPLY, DO_REPLY};
 
     fn now() -> Instant {
         // Tests may read the clock for a base instant; the circuit never does.
@@ -922,22 +1088,224 @@ mod tests {
     }
 
     #[test]
-    fn huge_declared_payload_closes_the_circuit_without_allocating() {
+    fn oversized_request_is_refused_with_tolarge_and_the_circuit_goes_on() {
         let (mut c, sid) = with_channel();
         let mut raw = Vec::new();
-        Header {
+        let request = Header {
             command: Command::WRITE,
             data_type: 6,
-            data_count: 1,
+            data_count: 12_500,
             parameter1: sid.0,
             parameter2: 0,
-            payload_size: u32::MAX - 7,
+            payload_size: 100_000,
+        };
+        request.encode(&mut raw);
+        raw.resize(raw.len() + 100_000, 0x55);
+        ClientMessage::Echo.encode(&mut raw);
+        for piece in raw.chunks(4096) {
+            c.handle_input(now(), piece).unwrap();
         }
-        .encode(&mut raw);
+        let sent = drain(&mut c);
         assert!(matches!(
-            c.handle_input(now(), &raw),
-            Err(ProtocolError::PayloadTooLarge { .. })
+            &sent[0],
+            ServerMessage::Error { status: EcaStatus::ECA_TOLARGE, cid: Cid(1), request: r, .. } if *r == request
         ));
+        assert_eq!(sent[1], ServerMessage::Echo);
+        assert!(!c.is_closed());
+        assert_eq!(c.poll_event(), None);
+    }
+
+    #[test]
+    fn searches_over_tcp_are_answered_like_a_name_server() {
+        let (mut c, _) = with_channel();
+        c.handle_input(
+            now(),
+            &bytes(&[
+                ClientMessage::Search {
+                    reply: DO_REPLY,
+                    minor_version: 13,
+                    cid: Cid(7),
+                    name: "here".into(),
+                },
+                ClientMessage::Search {
+                    reply: DO_REPLY,
+                    minor_version: 13,
+                    cid: Cid(8),
+                    name: "gone".into(),
+                },
+                ClientMessage::Search {
+                    reply: DONT_REPLY,
+                    minor_version: 13,
+                    cid: Cid(9),
+                    name: "gone".into(),
+                },
+            ]),
+        )
+        .unwrap();
+        while let Some(ServerEvent::Search { cid, name, reply }) = c.poll_event() {
+            c.search_reply(cid, reply, name == "here");
+        }
+        let sent = drain(&mut c);
+        assert_eq!(
+            sent,
+            vec![
+                ServerMessage::SearchResponse {
+                    port: crate::DEFAULT_SERVER_PORT,
+                    server_addr: crate::wire::ADDR_FROM_SENDER,
+                    cid: Cid(7),
+                    minor_version: None
+                },
+                ServerMessage::NotFound {
+                    reply: DO_REPLY,
+                    minor_version: 13,
+                    cid: Cid(8)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn write_notifies_on_one_channel_are_handed_over_one_at_a_time() {
+        let t = now();
+        let mut c = ServerCircuit::new(t, ServerCircuitConfig::default());
+        c.handle_input(
+            t,
+            &bytes(&[ClientMessage::CreateChan {
+                cid: Cid(1),
+                minor_version: 13,
+                name: "a".into(),
+            }]),
+        )
+        .unwrap();
+        c.poll_event();
+        let sid = c
+            .accept_channel(Cid(1), DbrType::Double, 1, AccessRights::READ_WRITE)
+            .unwrap();
+        let put = |ioid| ClientMessage::WriteNotify {
+            data_type: DbrType::Double,
+            count: 1,
+            sid,
+            ioid: IoId(ioid),
+            data: 1.0f64.to_be_bytes().to_vec(),
+        };
+        c.handle_input(t, &bytes(&[put(1), put(2)])).unwrap();
+        let Some(ServerEvent::Write(first)) = c.poll_event() else {
+            panic!("no write")
+        };
+        assert_eq!(first.ioid, IoId(1));
+        assert_eq!(
+            c.poll_event(),
+            None,
+            "second put handed over while the first is pending"
+        );
+        c.write_reply(&first, Ok(()));
+        let Some(ServerEvent::Write(second)) = c.poll_event() else {
+            panic!("no second write")
+        };
+        assert_eq!(second.ioid, IoId(2));
+        c.write_reply(&second, Err(EcaStatus::ECA_PUTFAIL));
+        let sent = drain(&mut c);
+        assert!(matches!(
+            sent[sent.len() - 2],
+            ServerMessage::WriteNotifyResponse {
+                ioid: IoId(1),
+                status: EcaStatus::ECA_NORMAL,
+                ..
+            }
+        ));
+        assert!(matches!(
+            sent[sent.len() - 1],
+            ServerMessage::WriteNotifyResponse {
+                ioid: IoId(2),
+                status: EcaStatus::ECA_PUTFAIL,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn losing_read_access_zero_fills_subscriptions_and_regaining_refreshes_them() {
+        let (mut c, sid) = with_channel();
+        let sub = ClientMessage::EventAdd {
+            data_type: DbrType::TimeDouble,
+            count: 1,
+            sid,
+            subid: SubId(5),
+            mask: EventMask::VALUE,
+            deadband: [0.0; 3],
+        };
+        c.handle_input(now(), &bytes(&[sub])).unwrap();
+        assert!(matches!(
+            c.poll_event(),
+            Some(ServerEvent::Subscribe { .. })
+        ));
+        c.set_access_rights(sid, AccessRights::NONE).unwrap();
+        let sent = drain(&mut c);
+        assert!(matches!(
+            &sent[1],
+            ServerMessage::EventAddResponse { status: EcaStatus::ECA_NORDACCESS, subid: SubId(5), data, .. }
+                if data.len() == payload_size(DbrType::TimeDouble, 1) && data.iter().all(|b| *b == 0)
+        ));
+        c.post_event(SubId(5), EcaStatus::ECA_NORMAL, 1, vec![1; 24]);
+        assert!(
+            drain(&mut c).is_empty(),
+            "an update leaked without read access"
+        );
+        c.set_access_rights(sid, AccessRights::READ).unwrap();
+        assert_eq!(
+            c.poll_event(),
+            Some(ServerEvent::RefreshSubscriptions {
+                sid,
+                subids: vec![SubId(5)]
+            })
+        );
+    }
+
+    #[test]
+    fn small_protocol_courtesies_match_rsrv() {
+        let (mut c, sid) = with_channel();
+        let sub = ClientMessage::EventAdd {
+            data_type: DbrType::CtrlDouble,
+            count: 1,
+            sid,
+            subid: SubId(3),
+            mask: EventMask(0),
+            deadband: [0.0; 3],
+        };
+        c.handle_input(
+            now(),
+            &bytes(&[
+                sub,
+                ClientMessage::EventCancel {
+                    data_type: DbrType::Double,
+                    count: 0,
+                    sid,
+                    subid: SubId(3),
+                },
+                ClientMessage::ReadSync,
+                ClientMessage::CreateChan {
+                    cid: Cid(9),
+                    minor_version: 13,
+                    name: String::new(),
+                },
+            ]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        // No mask check; the ack repeats the subscription's type and count.
+        assert_eq!(
+            sent[..3],
+            [
+                ServerMessage::EventCancelResponse {
+                    data_type: DbrType::CtrlDouble,
+                    count: 1,
+                    sid,
+                    subid: SubId(3)
+                },
+                ServerMessage::ReadSync,
+                ServerMessage::CreateChFail { cid: Cid(9) },
+            ]
+        );
     }
 
     #[test]

@@ -352,6 +352,8 @@ pub enum ServerMessage {
     },
     /// CA_PROTO_ECHO.
     Echo,
+    /// CA_PROTO_READ_SYNC echoed back (rsrv `read_sync_reply`).
+    ReadSync,
     /// CA_PROTO_RSRV_IS_UP: a beacon.
     Beacon {
         /// The server's minor protocol version.
@@ -396,6 +398,16 @@ fn decode_name(
         return Err(ProtocolError::BadName { command });
     }
     String::from_utf8(bytes.to_vec()).map_err(|_| ProtocolError::BadName { command })
+}
+
+/// Reads a NUL-terminated name, keeping whatever is there (possibly empty;
+/// invalid UTF-8 replaced).
+fn decode_name_lossy(payload: &[u8]) -> String {
+    let end = payload
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(payload.len());
+    String::from_utf8_lossy(payload.get(..end).unwrap_or_default()).into_owned()
 }
 
 /// The padded payload size for a NUL-terminated name.
@@ -461,10 +473,13 @@ impl Message for ClientMessage {
                 cid: Cid(h.parameter1),
                 name: decode_name(cmd, payload, false)?,
             },
+            // Decoded leniently: rsrv answers an empty or unusable name with
+            // CREATE_CH_FAIL rather than dropping the circuit
+            // (`claim_ciu_action`), so the server circuit decides.
             Command::CREATE_CHAN => ClientMessage::CreateChan {
                 cid: Cid(h.parameter1),
                 minor_version: h.parameter2,
-                name: decode_name(cmd, payload, false)?,
+                name: decode_name_lossy(payload),
             },
             Command::CLIENT_NAME => ClientMessage::ClientName {
                 name: decode_name(cmd, payload, true)?,
@@ -816,6 +831,7 @@ impl Message for ServerMessage {
                     message,
                 }
             }
+            Command::READ_SYNC => ServerMessage::ReadSync,
             Command::SERVER_DISCONN => ServerMessage::ServerDisconn {
                 cid: Cid(h.parameter1),
             },
@@ -837,7 +853,6 @@ impl Message for ServerMessage {
             | Command::WRITE
             | Command::EVENTS_OFF
             | Command::EVENTS_ON
-            | Command::READ_SYNC
             | Command::CLIENT_NAME
             | Command::HOST_NAME
             | Command::REPEATER_REGISTER => {
@@ -996,6 +1011,7 @@ impl Message for ServerMessage {
                 header(Command::SERVER_DISCONN, 0, 0, 0, cid.0, 0)
             }
             ServerMessage::Echo => header(Command::ECHO, 0, 0, 0, 0, 0),
+            ServerMessage::ReadSync => header(Command::READ_SYNC, 0, 0, 0, 0, 0),
             ServerMessage::Beacon {
                 minor_version,
                 server_port,
@@ -1057,6 +1073,7 @@ impl Message for ServerMessage {
             | ServerMessage::ClearChannel { .. }
             | ServerMessage::ServerDisconn { .. }
             | ServerMessage::Echo
+            | ServerMessage::ReadSync
             | ServerMessage::Beacon { .. }
             | ServerMessage::RepeaterConfirm { .. } => {}
         }

@@ -226,7 +226,7 @@ impl Header {
     /// Decodes a header from the start of `buf`.
     ///
     /// Returns `None` if `buf` is too short to hold the whole header (16
-    /// bytes, or 24 when the payload size field is 0xFFFF and the count 0),
+    /// bytes, or 24 when the payload size field is 0xFFFF),
     /// otherwise the header and its encoded length.
     pub fn decode(buf: &[u8]) -> Option<(Header, usize)> {
         let h: &[u8; HEADER_SIZE] = buf.get(..HEADER_SIZE)?.try_into().ok()?;
@@ -236,7 +236,9 @@ impl Header {
         let count16 = u16::from_be_bytes([h[6], h[7]]);
         let parameter1 = u32::from_be_bytes([h[8], h[9], h[10], h[11]]);
         let parameter2 = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
-        if size16 == EXTENDED_MARKER && count16 == 0 {
+        // Extended iff the 16-bit size is 0xFFFF, whatever the 16-bit count
+        // says (libca `tcpiiu.cpp` processIncoming, rsrv `camessage.c`).
+        if size16 == EXTENDED_MARKER {
             let e: &[u8; 8] = buf
                 .get(HEADER_SIZE..EXTENDED_HEADER_SIZE)?
                 .try_into()
@@ -303,6 +305,7 @@ pub fn validate_name(name: &str) -> Result<(), crate::UsageError> {
 pub(crate) fn check_payload_size(header: &Header, limit: u32) -> Result<(), ProtocolError> {
     if header.payload_size > limit {
         return Err(ProtocolError::PayloadTooLarge {
+            header: *header,
             command: header.command,
             size: header.payload_size,
             limit,

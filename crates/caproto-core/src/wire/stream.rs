@@ -8,12 +8,17 @@ use crate::error::ProtocolError;
 ///
 /// A message split anywhere across [`StreamDecoder::push`] calls decodes
 /// exactly as if it had arrived in one piece. A header declaring a payload
-/// above `max_payload` is refused before anything is allocated for it.
+/// above `max_payload` is refused before anything is allocated for it
+/// ([`ProtocolError::PayloadTooLarge`]); its payload is then skipped as it
+/// arrives, so the caller may answer the request and go on, as rsrv and libca
+/// do, or close the circuit.
 #[derive(Debug)]
 pub struct StreamDecoder {
     buf: Vec<u8>,
     start: usize,
     max_payload: u32,
+    /// Bytes of a refused payload still to be discarded.
+    skip: u64,
 }
 
 impl StreamDecoder {
@@ -23,6 +28,7 @@ impl StreamDecoder {
             buf: Vec::new(),
             start: 0,
             max_payload,
+            skip: 0,
         }
     }
 
@@ -38,6 +44,15 @@ impl StreamDecoder {
 
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
+        let bytes = if self.skip > 0 {
+            let n = bytes
+                .len()
+                .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+            self.skip -= n as u64;
+            bytes.get(n..).unwrap_or_default()
+        } else {
+            bytes
+        };
         if self.start > 0 && self.start == self.buf.len() {
             // Everything consumed: reuse the allocation from the start.
             self.buf.clear();
@@ -61,7 +76,14 @@ impl StreamDecoder {
         let Some((header, hlen)) = Header::decode(pending) else {
             return Ok(None);
         };
-        check_payload_size(&header, self.max_payload)?;
+        if let Err(e) = check_payload_size(&header, self.max_payload) {
+            // Drop the header and whatever of the payload is here; skip the
+            // rest as it arrives.
+            let have = (pending.len() - hlen).min(header.payload_size as usize);
+            self.start += hlen + have;
+            self.skip = u64::from(header.payload_size) - have as u64;
+            return Err(e);
+        }
         let total = hlen + header.payload_size as usize;
         if pending.len() < total {
             // Reserve once for a large payload instead of growing repeatedly.
@@ -243,6 +265,44 @@ mod tests {
             })
         ));
         assert!(d.buf.capacity() < 1 << 20);
+    }
+
+    #[test]
+    fn decoding_goes_on_after_a_refused_payload() {
+        let big = ClientMessage::Write {
+            data_type: DbrType::Double,
+            count: 4096,
+            sid: Sid(1),
+            ioid: IoId(1),
+            data: vec![7; 32768],
+        };
+        let mut bytes = Vec::new();
+        big.encode(&mut bytes);
+        ClientMessage::Echo.encode(&mut bytes);
+        for piece in [1usize, 7, 1000, bytes.len()] {
+            let mut d = StreamDecoder::new(16384);
+            let mut got = Vec::new();
+            let mut refused = 0;
+            for chunk in bytes.chunks(piece) {
+                d.push(chunk);
+                loop {
+                    match d.next_message::<ClientMessage>() {
+                        Ok(Some(m)) => got.push(m),
+                        Ok(None) => break,
+                        Err(ProtocolError::PayloadTooLarge { header, .. }) => {
+                            assert_eq!(header.payload_size, 32768);
+                            refused += 1;
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+            assert_eq!(
+                (refused, got),
+                (1, vec![ClientMessage::Echo]),
+                "pieces of {piece}"
+            );
+        }
     }
 
     #[test]
