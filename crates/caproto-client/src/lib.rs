@@ -1,0 +1,1 @@
+//! Channel Access client (tokio, plus a blocking API).

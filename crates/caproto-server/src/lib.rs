@@ -1,0 +1,1 @@
+//! Channel Access server and IOC framework (tokio).
