@@ -154,6 +154,8 @@ pub struct MemoryPv {
     pub access: AccessRights,
     /// Writes fail with ECA_PUTFAIL (like a disabled record).
     pub reject_writes: bool,
+    /// What DBR_CLASS_NAME reads (the record type, e.g. "ao").
+    pub class_name: String,
 }
 
 impl MemoryPv {
@@ -166,6 +168,7 @@ impl MemoryPv {
             meta: Metadata::default(),
             access: AccessRights::READ_WRITE,
             reject_writes: false,
+            class_name: "memory".into(),
         }
     }
 }
@@ -202,8 +205,14 @@ impl MemoryIoc {
             precision: pv.meta.precision,
             enum_strings: &pv.meta.enum_strings,
         };
-        let mut values = dbr::convert(&pv.values, data_type.native(), &ctx)
-            .map_err(|_| EcaStatus::ECA_NOCONVERT)?;
+        let mut values = if data_type == DbrType::ClassName {
+            DbrValues::String(vec![pv.class_name.clone()])
+        } else {
+            // A value that does not convert (e.g. "hello" as a number) is a
+            // failed get, as in rsrv's `read_reply`.
+            dbr::convert(&pv.values, data_type.native(), &ctx)
+                .map_err(|_| EcaStatus::ECA_GETFAIL)?
+        };
         let n = if count == 0 {
             values.len().max(1)
         } else {

@@ -131,6 +131,18 @@ pub fn values_view(
     ValuesView::new(dbr_type.native(), body).ok_or(bad_payload(dbr_type, count, payload))
 }
 
+/// An integer limit as the IOC computes it: a C cast, except that the
+/// alarm limits (positions 2..=5 of [`limits_to_array`]) that are not finite
+/// (records without alarm limits report NaN) become 0 (`dbAccess.c`
+/// `get_alarm`).
+fn int_limit(position: usize, l: f64) -> i32 {
+    if (2..=5).contains(&position) && !l.is_finite() {
+        0
+    } else {
+        c_f64_to_i32(l)
+    }
+}
+
 /// Appends the exact (unpadded) layout of `dbr_type`: metadata from `meta`,
 /// values from `values`, which must already be of `dbr_type.native()` (else
 /// [`ConversionError::Unsupported`]; convert first with
@@ -141,7 +153,8 @@ pub fn values_view(
 /// Field conversions, as the IOC does them (`db_access.c`, `dbAccess.c`):
 /// - limits go to `i32` with a C cast (`(epicsInt32)` in `dbAccess.c`
 ///   `get_graphics`/`get_control`/`get_alarm`; x86 gives `i32::MIN` for
-///   NaN and out-of-range values), then by C integer conversion (wrapping)
+///   NaN and out-of-range values; non-finite alarm limits give 0, as
+///   `get_alarm` checks `finite`), then by C integer conversion (wrapping)
 ///   to `i16` / `u8` for SHORT / CHAR; to `f32` with
 ///   `epicsConvertDoubleToFloat` (clamped to +-`FLT_MAX`, tiny values to
 ///   +-`FLT_MIN`);
@@ -471,8 +484,8 @@ fn encode_meta(dbr_type: DbrType, meta: &Metadata, out: &mut Vec<u8>) {
                 N::String => {}
                 N::Short => {
                     put_text_truncated(out, &meta.units, MAX_UNITS_SIZE);
-                    for &l in limits {
-                        out.extend_from_slice(&(c_f64_to_i32(l) as i16).to_be_bytes());
+                    for (i, &l) in limits.enumerate() {
+                        out.extend_from_slice(&(int_limit(i, l) as i16).to_be_bytes());
                     }
                 }
                 N::Float => {
@@ -495,15 +508,15 @@ fn encode_meta(dbr_type: DbrType, meta: &Metadata, out: &mut Vec<u8>) {
                 }
                 N::Char => {
                     put_text_truncated(out, &meta.units, MAX_UNITS_SIZE);
-                    for &l in limits {
-                        out.push(c_f64_to_i32(l) as u8);
+                    for (i, &l) in limits.enumerate() {
+                        out.push(int_limit(i, l) as u8);
                     }
                     put_zeros(out, 1); // RISC_pad
                 }
                 N::Long => {
                     put_text_truncated(out, &meta.units, MAX_UNITS_SIZE);
-                    for &l in limits {
-                        out.extend_from_slice(&c_f64_to_i32(l).to_be_bytes());
+                    for (i, &l) in limits.enumerate() {
+                        out.extend_from_slice(&int_limit(i, l).to_be_bytes());
                     }
                 }
                 N::Double => {
