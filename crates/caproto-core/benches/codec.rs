@@ -358,6 +358,12 @@ fn bench_dbr_array(c: &mut Criterion) {
             view_sum_get_f64(&v)
         })
     });
+    g.bench_function("values_view_sum_iter_f64", |b| {
+        b.iter(|| {
+            let v = dbr::values_view(DbrType::Double, n, black_box(&payload)).unwrap();
+            v.iter_f64().sum::<f64>()
+        })
+    });
     g.bench_function("values_view_sum_as_bytes", |b| {
         b.iter(|| {
             let v = dbr::values_view(DbrType::Double, n, black_box(&payload)).unwrap();

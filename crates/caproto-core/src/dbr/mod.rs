@@ -34,7 +34,7 @@ pub use layout::{
 };
 pub use text::{chars_to_text, decode_text, text_to_chars, truncate_at_char_boundary};
 pub use time::{EpicsTime, TimeOutOfRange, EPICS_TIME_WIRE_SIZE};
-pub use values::{DbrData, DbrValues, Limits, Metadata, ValuesView};
+pub use values::{DbrData, DbrValues, F64Iter, Limits, Metadata, ValuesView};
 
 /// A DBR type code (EPICS base `db_access.h`: `DBR_STRING` = 0 ...
 /// `DBR_CLASS_NAME` = 38).
