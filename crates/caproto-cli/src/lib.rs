@@ -1,2 +1,60 @@
 //! Shared code of the caproto command-line tools: argument parsing and
 //! output formatting compatible with the EPICS base tools.
+//!
+//! - [`format`](mod@format): what `caget`, `caput`, `camonitor` and `cainfo` print, as
+//!   pure functions of decoded data (golden-tested against EPICS base);
+//! - [`messages`]: their error and warning texts;
+//! - [`args`]: their command-line options (clap), with the C tools'
+//!   quirks;
+//! - [`plan`]: what the tools request (DBR type and count of reads and
+//!   subscriptions, caput's write) from their options and the channel;
+//! - [`json`]: `--format json` output;
+//! - [`shark`]: the pcap reader and message printer behind `caproto-shark`.
+
+//! # Wiring a tool to a client
+//!
+//! Everything but the network is here; a `main` only connects and reads.
+//! For `caproto-get`:
+//!
+//! ```rust,ignore
+//! use caproto_cli::{args, format, messages, plan};
+//!
+//! let env = std::env::var("EPICS_CLI_TIMEOUT").ok();
+//! let parsed = match args::parse_get(std::env::args_os(), "caget", env.as_deref()) {
+//!     Ok(p) => p,
+//!     Err(e) if e.is_help => { print!("{}", e.message); return ExitCode::SUCCESS }
+//!     Err(e) => { eprint!("{}", e.message); return ExitCode::from(1) }
+//! };
+//! for w in &parsed.warnings { eprint!("{w}") }
+//! let o = parsed.options;
+//! // connect every PV within o.common.timeout, else
+//! //   eprint!("{}", messages::connect_timeout(&names)); exit 1
+//! for pv in &pvs {
+//!     let (dbr_type, count) = plan::get_request(&o, pv.native, pv.native_count);
+//!     let data: DbrData = client.read(pv, dbr_type, count)?;  // or ReadOutcome::*
+//!     let text = match o.format {
+//!         args::GetFormat::Plain | args::GetFormat::Terse => format::caget_line(
+//!             &pv.name, dbr_type, format::ReadOutcome::Data(&data), o.count,
+//!             o.format == args::GetFormat::Terse, &o.style),
+//!         args::GetFormat::Dbr(t) => format::caget_dbr_block(
+//!             &pv.name, Some(pv.native), t, format::ReadOutcome::Data(&data), o.count, &o.style),
+//!         args::GetFormat::Wide => wide.line(&pv.name, &mut stamps, format::WideOutcome::Data(
+//!             dbr_type, &data), 0, o.count, now, &o.style),
+//!     };
+//!     print!("{text}");
+//! }
+//! ```
+//!
+//! `Style::time_zone` is UTC by default: set it to the local offset to
+//! print local time as the C tools do.
+
+#![forbid(unsafe_code)]
+
+pub mod args;
+pub mod cfmt;
+pub mod format;
+pub mod json;
+pub mod messages;
+pub mod plan;
+pub mod shark;
+pub mod time;
