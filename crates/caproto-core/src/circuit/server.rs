@@ -901,6 +901,17 @@ impl ServerCircuit {
         true
     }
 
+    /// WRITE_NOTIFY requests waiting behind a pending one, over all
+    /// channels. A front-end uses it for back-pressure: it stops feeding
+    /// input while many are queued, as rsrv blocks its receive thread until
+    /// the pending put completes (`camessage.c` `write_notify_action`),
+    /// rather than let the queue limit answer ECA_PUTCBINPROG to a client
+    /// that merely pipelines many put-callbacks (EPICS `acctst`
+    /// `multiple_sg_requests` sends 1000).
+    pub fn queued_puts(&self) -> usize {
+        self.channels.values().map(|c| c.queued_puts.len()).sum()
+    }
+
     /// Bytes queued for sending (for back-pressure decisions).
     pub fn pending_output(&self) -> usize {
         self.out.len()
@@ -1221,6 +1232,41 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn queued_puts_counts_write_notifies_waiting_behind_a_pending_one() {
+        let t = now();
+        let mut c = ServerCircuit::new(t, ServerCircuitConfig::default());
+        c.handle_input(
+            t,
+            &bytes(&[ClientMessage::CreateChan {
+                cid: Cid(1),
+                minor_version: 13,
+                name: "a".into(),
+            }]),
+        )
+        .unwrap();
+        c.poll_event();
+        let sid = c
+            .accept_channel(Cid(1), DbrType::Double, 1, AccessRights::READ_WRITE)
+            .unwrap();
+        let put = |ioid| ClientMessage::WriteNotify {
+            data_type: DbrType::Double,
+            count: 1,
+            sid,
+            ioid: IoId(ioid),
+            data: 1.0f64.to_be_bytes().to_vec(),
+        };
+        assert_eq!(c.queued_puts(), 0);
+        c.handle_input(t, &bytes(&[put(1), put(2), put(3)]))
+            .unwrap();
+        assert_eq!(c.queued_puts(), 2);
+        let Some(ServerEvent::Write(first)) = c.poll_event() else {
+            panic!("no write")
+        };
+        c.write_reply(&first, Ok(()));
+        assert_eq!(c.queued_puts(), 1);
     }
 
     #[test]
