@@ -19,3 +19,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# EPICS base's client acceptance test against our server: it creates
+# millions of subscriptions, so it runs against a release build.
+step "acctst against caproto-server (release)"
+cargo test --release -p caproto-server --test acctst

@@ -555,7 +555,22 @@ impl ServerCircuit {
             } else {
                 req.count
             };
-            let data = vec![0u8; payload_size(req.data_type, n)];
+            let size = payload_size(req.data_type, n);
+            if size > self.config.max_payload as usize {
+                // Never allocate what the client's count asks for beyond the
+                // limit: rsrv answers ECA_TOLARGE when the reply does not fit
+                // its buffer (`read_reply`, "server unable to load").
+                let header = ClientMessage::ReadNotify {
+                    data_type: req.data_type,
+                    count: req.count,
+                    sid: req.sid,
+                    ioid: req.ioid,
+                }
+                .header();
+                self.send_error(cid, EcaStatus::ECA_TOLARGE, header, &name);
+                return;
+            }
+            let data = vec![0u8; size];
             self.send(&ServerMessage::ReadNotifyResponse {
                 data_type: req.data_type,
                 count: n,
@@ -781,12 +796,28 @@ impl ServerCircuit {
             sub.count
         };
         self.held.remove(&subid);
+        let size = payload_size(sub.data_type, count);
+        if size > self.config.max_payload as usize {
+            // As for reads: refuse rather than allocate a client-chosen size.
+            let (cid, name) = self.cid_and_name(sub.sid);
+            let header = ClientMessage::EventAdd {
+                data_type: sub.data_type,
+                count: sub.count,
+                sid: sub.sid,
+                subid,
+                mask: crate::wire::EventMask::VALUE,
+                deadband: [0.0; 3],
+            }
+            .header();
+            self.send_error(cid, EcaStatus::ECA_TOLARGE, header, &name);
+            return;
+        }
         self.send(&ServerMessage::EventAddResponse {
             data_type: sub.data_type,
             count,
             status: EcaStatus::ECA_NORDACCESS,
             subid,
-            data: vec![0; payload_size(sub.data_type, count)],
+            data: vec![0; size],
         });
     }
 
@@ -1305,6 +1336,43 @@ mod tests {
                 subids: vec![SubId(5)]
             })
         );
+    }
+
+    #[test]
+    fn absurd_counts_without_read_access_are_refused_not_allocated() {
+        let (mut c, sid) = with_channel();
+        c.set_access_rights(sid, AccessRights::NONE).unwrap();
+        drain(&mut c);
+        let huge = u32::MAX;
+        c.handle_input(
+            now(),
+            &bytes(&[
+                ClientMessage::ReadNotify {
+                    data_type: DbrType::String,
+                    count: huge,
+                    sid,
+                    ioid: IoId(1),
+                },
+                ClientMessage::EventAdd {
+                    data_type: DbrType::Double,
+                    count: huge,
+                    sid,
+                    subid: SubId(2),
+                    mask: EventMask::VALUE,
+                    deadband: [0.0; 3],
+                },
+            ]),
+        )
+        .unwrap();
+        let sent = drain(&mut c);
+        assert_eq!(sent.len(), 2);
+        assert!(sent.iter().all(|m| matches!(
+            m,
+            ServerMessage::Error {
+                status: EcaStatus::ECA_TOLARGE,
+                ..
+            }
+        )));
     }
 
     #[test]
