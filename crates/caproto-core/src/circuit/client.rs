@@ -1,12 +1,12 @@
 //! The client side of a virtual circuit.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{DEFAULT_CONN_TIMEOUT, DEFAULT_MAX_PAYLOAD, ECHO_TIMEOUT};
 use crate::dbr::DbrType;
 use crate::error::{ProtocolError, UsageError};
-use crate::ids::{Cid, IdAllocator, IoId, Sid, SubId};
+use crate::ids::{Cid, IdAllocator, IdMap, IoId, Sid, SubId};
 use crate::status::{AccessRights, EcaStatus};
 use crate::wire::{
     validate_name, ClientMessage, Command, EventMask, Header, Message, ServerMessage, StreamDecoder,
@@ -267,10 +267,10 @@ pub struct ClientCircuit {
     decoder: StreamDecoder,
     out: Vec<u8>,
     events: VecDeque<ClientEvent>,
-    channels: HashMap<Cid, Channel>,
-    sid_to_cid: HashMap<Sid, Cid>,
-    pending: HashMap<IoId, Pending>,
-    subs: HashMap<SubId, Subscription>,
+    channels: IdMap<Cid, Channel>,
+    sid_to_cid: IdMap<Sid, Cid>,
+    pending: IdMap<IoId, Pending>,
+    subs: IdMap<SubId, Subscription>,
     ioids: IdAllocator,
     subids: IdAllocator,
     server_minor_version: Option<u16>,
@@ -289,10 +289,10 @@ impl ClientCircuit {
             decoder: StreamDecoder::new(config.max_payload),
             out: Vec::new(),
             events: VecDeque::new(),
-            channels: HashMap::new(),
-            sid_to_cid: HashMap::new(),
-            pending: HashMap::new(),
-            subs: HashMap::new(),
+            channels: IdMap::default(),
+            sid_to_cid: IdMap::default(),
+            pending: IdMap::default(),
+            subs: IdMap::default(),
             ioids: IdAllocator::starting_at(1),
             subids: IdAllocator::starting_at(1),
             server_minor_version: None,

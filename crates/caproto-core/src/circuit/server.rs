@@ -1,12 +1,12 @@
 //! The server side of a virtual circuit.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use super::DEFAULT_MAX_PAYLOAD;
 use crate::dbr::{min_payload_size, payload_size, DbrType};
 use crate::error::{ProtocolError, UsageError};
-use crate::ids::{Cid, IdAllocator, IoId, Sid, SubId};
+use crate::ids::{Cid, IdAllocator, IdMap, IoId, Sid, SubId};
 use crate::status::{AccessRights, EcaStatus};
 use crate::wire::{
     ClientMessage, Command, EventMask, Header, Message, ServerMessage, StreamDecoder,
@@ -194,9 +194,9 @@ pub struct ServerCircuit {
     decoder: StreamDecoder,
     out: Vec<u8>,
     events: VecDeque<ServerEvent>,
-    channels: HashMap<Sid, Channel>,
-    pending_creates: HashMap<Cid, String>,
-    subs: HashMap<SubId, Subscription>,
+    channels: IdMap<Sid, Channel>,
+    pending_creates: IdMap<Cid, String>,
+    subs: IdMap<SubId, Subscription>,
     held: BTreeMap<SubId, ServerMessage>,
     sids: IdAllocator,
     client_minor_version: u16,
@@ -212,9 +212,9 @@ impl ServerCircuit {
             decoder: StreamDecoder::new(config.max_payload),
             out: Vec::new(),
             events: VecDeque::new(),
-            channels: HashMap::new(),
-            pending_creates: HashMap::new(),
-            subs: HashMap::new(),
+            channels: IdMap::default(),
+            pending_creates: IdMap::default(),
+            subs: IdMap::default(),
             held: BTreeMap::new(),
             sids: IdAllocator::starting_at(0),
             client_minor_version: 0,
