@@ -233,6 +233,24 @@ enum Pending {
     Write { cid: Cid },
 }
 
+impl Pending {
+    /// The completion event of this request, failed with `error`.
+    fn failed(self, ioid: IoId, error: RemoteError) -> ClientEvent {
+        match self {
+            Pending::Read { cid } => ClientEvent::ReadDone {
+                ioid,
+                cid,
+                result: Err(error),
+            },
+            Pending::Write { cid } => ClientEvent::WriteDone {
+                ioid,
+                cid,
+                result: Err(error),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Subscription {
     cid: Cid,
@@ -915,18 +933,7 @@ impl ClientCircuit {
                 status,
                 message: String::new(),
             };
-            self.events.push_back(match p {
-                Pending::Read { cid } => ClientEvent::ReadDone {
-                    ioid,
-                    cid,
-                    result: Err(error),
-                },
-                Pending::Write { cid } => ClientEvent::WriteDone {
-                    ioid,
-                    cid,
-                    result: Err(error),
-                },
-            });
+            self.events.push_back(p.failed(ioid, error));
         }
     }
 
@@ -937,18 +944,7 @@ impl ClientCircuit {
             Command::READ_NOTIFY | Command::READ | Command::WRITE_NOTIFY => {
                 let ioid = IoId(request.parameter2);
                 if let Some(p) = self.pending.remove(&ioid) {
-                    self.events.push_back(match p {
-                        Pending::Read { cid } => ClientEvent::ReadDone {
-                            ioid,
-                            cid,
-                            result: Err(error),
-                        },
-                        Pending::Write { cid } => ClientEvent::WriteDone {
-                            ioid,
-                            cid,
-                            result: Err(error),
-                        },
-                    });
+                    self.events.push_back(p.failed(ioid, error));
                     return;
                 }
             }
@@ -1027,15 +1023,7 @@ impl ClientCircuit {
 
     /// Moves all bytes waiting to be sent into `out`; returns whether any.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.out.is_empty() {
-            return false;
-        }
-        if out.is_empty() {
-            std::mem::swap(out, &mut self.out);
-        } else {
-            out.append(&mut self.out);
-        }
-        true
+        super::move_queued(&mut self.out, out)
     }
 
     /// The next event.

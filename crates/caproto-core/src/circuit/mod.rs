@@ -39,3 +39,18 @@ pub const ECHO_TIMEOUT: Duration = Duration::from_secs(5);
 /// metadata block. Larger payloads are skipped and the request they belong
 /// to fails with ECA_TOLARGE; the circuit stays up.
 pub const DEFAULT_MAX_PAYLOAD: u32 = 16384 + 512;
+
+/// Moves everything queued in `queued` to the end of `out` (swapping buffers
+/// when `out` is empty, so the common case copies nothing); returns whether
+/// there was anything. Both circuits' `poll_transmit`.
+fn move_queued(queued: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
+    if queued.is_empty() {
+        return false;
+    }
+    if out.is_empty() {
+        std::mem::swap(out, queued);
+    } else {
+        out.append(queued);
+    }
+    true
+}

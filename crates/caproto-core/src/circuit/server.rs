@@ -921,15 +921,7 @@ impl ServerCircuit {
 
     /// Moves all bytes waiting to be sent into `out`; returns whether any.
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
-        if self.out.is_empty() {
-            return false;
-        }
-        if out.is_empty() {
-            std::mem::swap(out, &mut self.out);
-        } else {
-            out.append(&mut self.out);
-        }
-        true
+        super::move_queued(&mut self.out, out)
     }
 
     /// WRITE_NOTIFY requests waiting behind a pending one, over all
