@@ -1,0 +1,1 @@
+//! The EPICS calc expression language.

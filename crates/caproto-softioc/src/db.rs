@@ -1,0 +1,1 @@
+//! EPICS database (`.db`) files.
