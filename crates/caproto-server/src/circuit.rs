@@ -40,11 +40,17 @@ pub(crate) struct Shared {
 const READ_CHUNK: usize = 64 * 1024;
 
 /// The length of the run of whole messages at the start of `bytes` that
-/// ends at the first WRITE_NOTIFY (or at the last whole message), and the
+/// ends at the first WRITE_NOTIFY (or at the last whole message, or after
+/// [`MAX_RUN`] messages), and the
 /// length of the first message when it has not fully arrived.
 fn message_run(bytes: &[u8]) -> (usize, Option<usize>) {
     let mut end = 0usize;
+    let mut messages = 0usize;
     while let Some(rest) = bytes.get(end..) {
+        if messages == MAX_RUN {
+            break;
+        }
+        messages += 1;
         let Some(n) = frame_len(rest) else {
             break;
         };
@@ -61,6 +67,13 @@ fn message_run(bytes: &[u8]) -> (usize, Option<usize>) {
     }
     (end, None)
 }
+
+/// Most messages fed to the circuit between two yields to the scheduler. A
+/// client flooding requests must not keep this task on the thread while
+/// other clients' monitors wait: tokio's cooperative budget alone let one
+/// writer starve subscribers down to a few events per second (measured with
+/// `examples/bench_server.rs`, flood mode).
+const MAX_RUN: usize = 32;
 
 /// The length of the CA message starting at `bytes` (header plus padded
 /// payload; an extended header when the 16-bit size is 0xFFFF, as rsrv
@@ -148,6 +161,8 @@ pub(crate) async fn run(
             }
             if to_boundary == 0 {
                 c.process_events(&done_tx).await;
+                // Let the other circuits (subscribers) run between runs.
+                tokio::task::yield_now().await;
             }
         }
         inbuf.drain(..fed.min(inbuf.len()));
@@ -522,6 +537,12 @@ mod tests {
         assert_eq!(message_run(&b[16..30]), (0, Some(24)));
         assert_eq!(message_run(&b[..10]), (0, Some(16)));
         assert_eq!(message_run(&b[..3]), (0, None));
+        // A flood of requests is fed in bounded runs, with yields between.
+        let mut flood = Vec::new();
+        for _ in 0..100 {
+            ClientMessage::Echo.encode(&mut flood);
+        }
+        assert_eq!(message_run(&flood), (16 * MAX_RUN, None));
         // Extended header: 0xFFFF size, then the 32-bit size.
         let mut ext = vec![0, 4, 0xFF, 0xFF, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         ext.extend_from_slice(&0x10_0000u32.to_be_bytes());
