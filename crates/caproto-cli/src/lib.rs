@@ -9,7 +9,9 @@
 //! - [`plan`]: what the tools request (DBR type and count of reads and
 //!   subscriptions, caput's write) from their options and the channel;
 //! - [`json`]: `--format json` output;
-//! - [`shark`]: the pcap reader and message printer behind `caproto-shark`.
+//! - [`shark`]: the pcap reader and message printer behind `caproto-shark`;
+//! - [`tool`]: the client context, connecting, stdout and clock of the
+//!   tool binaries (`src/bin/`).
 
 //! # Wiring a tool to a client
 //!
@@ -47,6 +49,26 @@
 //!
 //! `Style::time_zone` is UTC by default: set it to the local offset to
 //! print local time as the C tools do.
+//!
+//! The binaries in `src/bin/` do exactly this, with [`tool`] for the
+//! client context, connecting and stdout; `tests/differential.rs` runs
+//! them against the C tools on a C softIoc.
+//!
+//! # Remaining differences from the C tools
+//!
+//! - `-V` prints caproto-cli's version, not EPICS base's;
+//! - `caproto-put` without `-c` sends WRITE_NOTIFY where caput sends WRITE
+//!   (the client reports a failed WRITE only in its log): the output is
+//!   the same (a failure is the same "CA.Client.Exception" block), and the
+//!   tool never waits for the completion longer than for its read-back;
+//! - a read the server fails makes caget wait for `-w` before saying
+//!   "Read operation timed out"; caproto-get says the same at once;
+//! - `cainfo -s <level>` (libca's client status report) prints nothing;
+//!   `-p` (priority) and `-v` are accepted and have no effect yet;
+//! - `caproto-info` finds the server's host name in `/etc/hosts` (libca
+//!   asks the resolver, DNS included);
+//! - after a server restart, channels reconnect as soon as the server
+//!   answers a search (libca waits for its disconnect governor).
 
 #![forbid(unsafe_code)]
 
@@ -58,3 +80,4 @@ pub mod messages;
 pub mod plan;
 pub mod shark;
 pub mod time;
+pub mod tool;
