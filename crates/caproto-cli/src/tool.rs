@@ -79,6 +79,41 @@ pub fn eprint(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The first steps every tool's `main` shares: parse the arguments with
+/// `parse` (given `argv`, the C tool's name and `EPICS_CLI_TIMEOUT`), print
+/// help and exit 0, or print a bad-argument line and exit 1, print the C
+/// tool's warnings, answer `-V`; returns the options to run with.
+pub fn start<T>(
+    tool: &str,
+    parse: impl FnOnce(
+        std::env::ArgsOs,
+        &str,
+        Option<&str>,
+    ) -> Result<crate::args::Parsed<T>, crate::args::ArgsError>,
+    wants_version: impl FnOnce(&T) -> bool,
+) -> T {
+    let env = std::env::var("EPICS_CLI_TIMEOUT").ok();
+    let parsed = match parse(std::env::args_os(), tool, env.as_deref()) {
+        Ok(p) => p,
+        Err(e) if e.is_help => {
+            print(&e.message);
+            exit(0)
+        }
+        Err(e) => {
+            eprint(&e.message);
+            exit(e.exit_code())
+        }
+    };
+    for w in &parsed.warnings {
+        eprint(w);
+    }
+    if wants_version(&parsed.options) {
+        print(&crate::messages::version());
+        exit(0)
+    }
+    parsed.options
+}
+
 /// Flushes stdout and ends the process with `code` (no destructors: the
 /// server sees the circuit close, as when a C tool exits).
 pub fn exit(code: i32) -> ! {

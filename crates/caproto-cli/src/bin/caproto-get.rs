@@ -14,26 +14,7 @@ use tokio::task::JoinSet;
 const TOOL: &str = "caget";
 
 fn main() {
-    let env = std::env::var("EPICS_CLI_TIMEOUT").ok();
-    let parsed = match args::parse_get(std::env::args_os(), TOOL, env.as_deref()) {
-        Ok(p) => p,
-        Err(e) if e.is_help => {
-            tool::print(&e.message);
-            tool::exit(0)
-        }
-        Err(e) => {
-            tool::eprint(&e.message);
-            tool::exit(e.exit_code())
-        }
-    };
-    for w in &parsed.warnings {
-        tool::eprint(w);
-    }
-    let o = parsed.options;
-    if o.common.version {
-        tool::print(&messages::version());
-        tool::exit(0)
-    }
+    let o = tool::start(TOOL, args::parse_get, |o| o.common.version);
     let code = tool::runtime().block_on(run(o));
     tool::exit(code)
 }

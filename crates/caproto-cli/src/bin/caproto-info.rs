@@ -6,33 +6,14 @@
 
 use caproto_cli::args::{self, InfoOptions};
 use caproto_cli::format::{self, ChannelInfo, ChannelState};
-use caproto_cli::{messages, tool};
+use caproto_cli::tool;
 use caproto_client::ConnectionStatus;
 
 /// The program name in the C tools' hints.
 const TOOL: &str = "cainfo";
 
 fn main() {
-    let env = std::env::var("EPICS_CLI_TIMEOUT").ok();
-    let parsed = match args::parse_info(std::env::args_os(), TOOL, env.as_deref()) {
-        Ok(p) => p,
-        Err(e) if e.is_help => {
-            tool::print(&e.message);
-            tool::exit(0)
-        }
-        Err(e) => {
-            tool::eprint(&e.message);
-            tool::exit(e.exit_code())
-        }
-    };
-    for w in &parsed.warnings {
-        tool::eprint(w);
-    }
-    let o = parsed.options;
-    if o.common.version {
-        tool::print(&messages::version());
-        tool::exit(0)
-    }
+    let o = tool::start(TOOL, args::parse_info, |o| o.common.version);
     if o.pvs.is_empty() {
         tool::exit(0)
     }
