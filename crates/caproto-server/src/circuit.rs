@@ -28,12 +28,37 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, trace, warn};
 
+use crate::group::PrefixedSource;
 use crate::pv::{Outbox, Pv};
 
 /// What every circuit shares.
 pub(crate) struct Shared {
     pub(crate) pvs: BTreeMap<String, Pv>,
+    pub(crate) sources: Vec<PrefixedSource>,
     pub(crate) circuit_config: ServerCircuitConfig,
+}
+
+impl Shared {
+    /// Whether `name` is served: a fixed PV or one a source can make.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.pvs.contains_key(name)
+            || self.sources.iter().any(|(prefix, s)| {
+                name.strip_prefix(prefix.as_str())
+                    .is_some_and(|rest| s.contains(rest))
+            })
+    }
+
+    /// The PV serving `name`.
+    pub(crate) fn lookup(&self, name: &str) -> Option<Pv> {
+        if let Some(pv) = self.pvs.get(name) {
+            return Some(pv.clone());
+        }
+        self.sources.iter().find_map(|(prefix, s)| {
+            let pv = s.resolve(name.strip_prefix(prefix.as_str())?)?;
+            pv.set_served_name(name);
+            Some(pv)
+        })
+    }
 }
 
 /// Size of one socket read.
@@ -286,7 +311,7 @@ impl Circuit {
                 self.host = name;
                 self.refresh_rights();
             }
-            ServerEvent::CreateChannel { cid, name } => match self.shared.pvs.get(&name).cloned() {
+            ServerEvent::CreateChannel { cid, name } => match self.shared.lookup(&name) {
                 Some(pv) => {
                     let count = u32::try_from(pv.capacity()).unwrap_or(u32::MAX).max(1);
                     let native =
@@ -347,7 +372,7 @@ impl Circuit {
                 }
             }
             ServerEvent::Search { cid, name, reply } => {
-                let found = self.shared.pvs.contains_key(&name);
+                let found = self.shared.contains(&name);
                 self.circuit.search_reply(cid, reply, found);
             }
             ServerEvent::RefreshSubscriptions { subids, .. } => {

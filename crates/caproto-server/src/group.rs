@@ -2,8 +2,38 @@
 //! comes from a group `motor1:` inside a group `prefix:`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::pv::{Pv, PvBuilder};
+
+/// PVs made on demand, for name spaces too large or too dynamic to build
+/// up front: a database of records serves `rec.FIELD` for every field of
+/// every record, but only the fields clients ask for become [`Pv`]s.
+///
+/// The server asks its fixed PVs first, then the sources in the order
+/// they were added. Names passed in are relative to the enclosing groups'
+/// prefixes.
+pub trait PvSource: Send + Sync {
+    /// Whether `name` is served (answers a search).
+    fn contains(&self, name: &str) -> bool;
+    /// The PV serving `name`, made if needed. A source should hand out the
+    /// same PV for a name while clients use it, so that monitors of two
+    /// clients see the same changes.
+    fn resolve(&self, name: &str) -> Option<Pv>;
+    /// The largest element count of any PV it may make (sizes the
+    /// circuits' receive limit, as rsrv sizes it from its largest field).
+    fn max_capacity(&self) -> usize {
+        1
+    }
+    /// The names to list for `--list-pvs` (may leave out derived names
+    /// such as fields).
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A source with the full prefix of its group.
+pub(crate) type PrefixedSource = (String, Arc<dyn PvSource>);
 
 /// PVs and sub-groups under a name prefix.
 ///
@@ -20,11 +50,23 @@ use crate::pv::{Pv, PvBuilder};
 /// The name served is the concatenation of every enclosing prefix,
 /// resolved when a [`crate::Server`] is built ([`Pv::name`] gives the
 /// name within the PV's own group until then).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Group {
     prefix: String,
     pvs: Vec<(String, Pv)>,
     groups: Vec<Group>,
+    sources: Vec<Arc<dyn PvSource>>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group")
+            .field("prefix", &self.prefix)
+            .field("pvs", &self.pvs)
+            .field("groups", &self.groups)
+            .field("sources", &self.sources.len())
+            .finish()
+    }
 }
 
 impl Group {
@@ -34,7 +76,14 @@ impl Group {
             prefix: prefix.into(),
             pvs: Vec::new(),
             groups: Vec::new(),
+            sources: Vec::new(),
         }
+    }
+
+    /// Adds a source of PVs made on demand, under this group's prefix.
+    pub fn add_source(&mut self, source: Arc<dyn PvSource>) -> &mut Self {
+        self.sources.push(source);
+        self
     }
 
     /// The prefix.
@@ -57,9 +106,32 @@ impl Group {
         self
     }
 
-    /// Every served name, sorted.
+    /// Every served name, sorted (with the names the sources list).
     pub fn names(&self) -> Vec<String> {
-        self.flatten().into_keys().collect()
+        let mut names: Vec<String> = self.flatten().into_keys().collect();
+        for (prefix, source) in self.sources_flat() {
+            names.extend(source.names().into_iter().map(|n| format!("{prefix}{n}")));
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every source with the full prefix of its group, in order.
+    pub(crate) fn sources_flat(&self) -> Vec<PrefixedSource> {
+        let mut out = Vec::new();
+        self.collect_sources("", &mut out);
+        out
+    }
+
+    fn collect_sources(&self, outer: &str, out: &mut Vec<PrefixedSource>) {
+        let prefix = format!("{outer}{}", self.prefix);
+        for s in &self.sources {
+            out.push((prefix.clone(), s.clone()));
+        }
+        for g in &self.groups {
+            g.collect_sources(&prefix, out);
+        }
     }
 
     /// Every PV by served name. A name registered twice keeps the first.

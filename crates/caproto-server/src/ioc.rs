@@ -8,7 +8,7 @@ use std::pin::Pin;
 use tokio::task::JoinSet;
 use tracing::info;
 
-use crate::group::Group;
+use crate::group::{Group, PvSource};
 use crate::pv::{Pv, PvBuilder};
 use crate::server::{Server, ServerHandle, ServerOptions};
 use crate::Error;
@@ -124,6 +124,13 @@ impl Ioc {
     /// Adds a group (its names get the IOC prefix in front).
     pub fn add_group(&mut self, group: Group) -> &mut Self {
         self.root.add_group(group);
+        self
+    }
+
+    /// Adds a source of PVs made on demand (see [`PvSource`]) under the
+    /// IOC prefix.
+    pub fn add_source(&mut self, source: std::sync::Arc<dyn PvSource>) -> &mut Self {
+        self.root.add_source(source);
         self
     }
 

@@ -28,7 +28,7 @@ mod server;
 
 pub use caproto_core::dbr::DbrValues;
 pub use caproto_core::status::{AlarmSeverity, AlarmStatus, EcaStatus};
-pub use group::Group;
+pub use group::{Group, PvSource};
 #[cfg(feature = "cli")]
 pub use ioc::init_logging;
 pub use ioc::{Ioc, IocArgs, RunningIoc};

@@ -740,6 +740,12 @@ impl PvBuilder {
         self
     }
 
+    /// Builds a PV outside any group, e.g. for a [`crate::PvSource`]
+    /// making PVs on demand.
+    pub fn build_named(self, name: impl Into<String>) -> Pv {
+        self.build(name.into())
+    }
+
     /// Builds the PV under its full name.
     pub(crate) fn build(self, name: String) -> Pv {
         let native = self.values.native_type();

@@ -17,7 +17,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, trace, warn};
 
 use crate::circuit::{self, Shared};
-use crate::group::Group;
+use crate::group::{Group, PrefixedSource};
 use crate::pv::Pv;
 
 /// Room for the largest DBR metadata block above `EPICS_CA_MAX_ARRAY_BYTES`
@@ -105,10 +105,20 @@ impl ServerOptions {
 /// server.shutdown().await;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct Server {
     pvs: BTreeMap<String, Pv>,
+    sources: Vec<PrefixedSource>,
     options: ServerOptions,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("pvs", &self.pvs)
+            .field("sources", &self.sources.len())
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 /// A running server: its addresses, and the way to stop it.
@@ -129,11 +139,16 @@ impl Server {
 
     /// A server for every PV of `pvs` with explicit options.
     pub fn with_options(pvs: &Group, options: ServerOptions) -> Server {
-        let pvs = pvs.flatten();
+        let pvs_group = pvs;
+        let pvs = pvs_group.flatten();
         for (name, pv) in &pvs {
             pv.set_served_name(name);
         }
-        Server { pvs, options }
+        Server {
+            pvs,
+            sources: pvs_group.sources_flat(),
+            options,
+        }
     }
 
     /// The served names.
@@ -204,6 +219,10 @@ impl Server {
                 pv.capacity()
                     .saturating_mul(caproto_core::dbr::MAX_STRING_SIZE)
             })
+            .chain(self.sources.iter().map(|(_, s)| {
+                s.max_capacity()
+                    .saturating_mul(caproto_core::dbr::MAX_STRING_SIZE)
+            }))
             .max()
             .unwrap_or(0);
         let array_bytes = if config.auto_array_bytes {
@@ -226,6 +245,7 @@ impl Server {
             cfg.server_port = tcp_port;
             let shared = Arc::new(Shared {
                 pvs: (*pvs).clone(),
+                sources: self.sources.clone(),
                 circuit_config: cfg,
             });
             tasks.spawn(serve_udp(
@@ -340,7 +360,7 @@ async fn serve_udp(
         };
         let request = buf.get(..n).unwrap_or_default();
         let found = |name: &str| {
-            let has = shared.pvs.contains_key(name);
+            let has = shared.contains(name);
             trace!(%from, name, has, "search");
             has
         };
