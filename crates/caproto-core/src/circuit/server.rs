@@ -298,7 +298,9 @@ impl ServerCircuit {
     fn cid_and_name(&self, sid: Sid) -> (Cid, String) {
         self.channels
             .get(&sid)
-            .map_or((Cid(u32::MAX), String::new()), |c| (c.cid, c.name.clone()))
+            .map_or((Cid(u32::MAX), String::new()), |c| {
+                (c.cid, record_name(&c.name).to_owned())
+            })
     }
 
     fn send_error(&mut self, cid: Cid, status: EcaStatus, request: Header, message: &str) {
@@ -548,7 +550,11 @@ impl ServerCircuit {
         let Some(chan) = self.channels.get(&req.sid) else {
             return;
         };
-        let (cid, name, native_count) = (chan.cid, chan.name.clone(), chan.native_count);
+        let (cid, name, native_count) = (
+            chan.cid,
+            record_name(&chan.name).to_owned(),
+            chan.native_count,
+        );
         if req.notify {
             let n = if req.count == 0 {
                 native_count
@@ -596,7 +602,7 @@ impl ServerCircuit {
         let Some(chan) = self.channels.get(&req.sid) else {
             return;
         };
-        let (cid, name) = (chan.cid, chan.name.clone());
+        let (cid, name) = (chan.cid, record_name(&chan.name).to_owned());
         if req.notify {
             self.send(&ServerMessage::WriteNotifyResponse {
                 data_type: req.data_type,
@@ -949,6 +955,13 @@ impl ServerCircuit {
     pub fn poll_timeout(&self) -> Option<Instant> {
         None
     }
+}
+
+/// The name an ERROR message gives for a channel: rsrv names the record,
+/// not the channel (`send_err(..., RECORD_NAME(pciu->dbch))` in
+/// camessage.c), so errors on "rec.EGU" say "rec".
+fn record_name(channel: &str) -> &str {
+    channel.split('.').next().unwrap_or(channel)
 }
 
 #[cfg(test)]
@@ -1549,5 +1562,12 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn errors_name_the_record_as_rsrv() {
+        assert_eq!(record_name("rec.EGU"), "rec");
+        assert_eq!(record_name("rec.VAL{\"dbnd\":{}}"), "rec");
+        assert_eq!(record_name("simple:A"), "simple:A");
     }
 }
