@@ -309,6 +309,17 @@ impl SearchEngine {
             },
         );
         self.install_request(0, cid, now);
+        // A new name goes out at once when nothing searched on the first
+        // level awaits a reply: a program connecting names one after the
+        // other then pays a round trip each, not a timer period each
+        // (libca waits for the rest of the 32 ms period). Names whose
+        // search is unanswered still hold the rest back to the timer, so a
+        // burst of unknown names costs no more datagrams than in libca.
+        if let Some(level) = self.levels.first_mut() {
+            if level.response_count == 0 && level.deadline.is_some_and(|d| d > now) {
+                level.deadline = Some(now);
+            }
+        }
         Ok(())
     }
 
@@ -1315,5 +1326,32 @@ mod tests {
         assert_eq!(searched_cids(&sent[0]), vec![1]);
         assert!(sent[0].windows(3).any(|w| w == b"new"));
         assert!(!sent[0].windows(3).any(|w| w == b"old"));
+    }
+
+    #[test]
+    fn names_connected_one_after_another_each_go_out_at_once() {
+        let t0 = base();
+        let mut e = SearchEngine::default();
+        e.add(t0, Cid(1), "a").unwrap();
+        let first = drain(&mut e, t0);
+        assert_eq!(first.len(), 1);
+        answer(&mut e, t0 + ms(1), &first);
+        // The level's timer still runs (due at 32 ms), but nothing awaits
+        // a reply: the next name is searched at once, not at 32 ms.
+        e.add(t0 + ms(2), Cid(2), "b").unwrap();
+        let second = drain(&mut e, t0 + ms(2));
+        assert_eq!(
+            second.iter().map(|d| searched_cids(d)).collect::<Vec<_>>(),
+            [vec![2]]
+        );
+
+        // An unanswered name holds later ones back to the timer.
+        e.add(t0 + ms(3), Cid(3), "c").unwrap();
+        assert!(drain(&mut e, t0 + ms(4)).is_empty());
+        let due = e.poll_timeout().expect("the timer runs");
+        assert!(due > t0 + ms(4));
+        let later = drain(&mut e, due);
+        let cids: Vec<u32> = later.iter().flat_map(|d| searched_cids(d)).collect();
+        assert!(cids.contains(&3), "{cids:?}");
     }
 }
