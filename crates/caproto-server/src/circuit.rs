@@ -446,8 +446,13 @@ impl Circuit {
         };
         let peer = self.peer;
         let name = pv.name().to_owned();
+        let kind = if req.notify {
+            crate::pv::PutKind::WriteNotify
+        } else {
+            crate::pv::PutKind::Write
+        };
         let mut write = Box::pin(async move {
-            pv.client_write(values).await.map_err(|e| {
+            pv.client_write(values, kind).await.map_err(|e| {
                 debug!(%peer, pv = %name, "write refused: {e}");
                 e.status
             })

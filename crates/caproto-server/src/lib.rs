@@ -32,7 +32,10 @@ pub use group::{Group, PvSource};
 #[cfg(feature = "cli")]
 pub use ioc::init_logging;
 pub use ioc::{Ioc, IocArgs, RunningIoc};
-pub use pv::{now, AlarmLimits, IntoValues, Pv, PvBuilder, Snapshot, WriteError, WriteFuture};
+pub use pv::{
+    now, AlarmLimits, IntoValues, PutKind, Pv, PvBuilder, ReadConverter, Snapshot, WeakPv,
+    WriteError, WriteFuture,
+};
 pub use server::{Server, ServerHandle, ServerOptions};
 
 /// Why a server could not start.

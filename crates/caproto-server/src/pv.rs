@@ -80,6 +80,25 @@ pub type WriteFuture = Pin<Box<dyn Future<Output = Result<DbrValues, WriteError>
 
 type WriteHandler = Arc<dyn Fn(Pv, DbrValues) -> WriteFuture + Send + Sync>;
 
+type PutHook = Arc<dyn Fn(&Pv, DbrValues, PutKind) -> Result<(), WriteError> + Send + Sync>;
+
+/// Which CA request a client's write came in (rsrv treats them differently:
+/// a WRITE is `dbPutField`, a WRITE_NOTIFY goes through `dbPutNotify`,
+/// which processes the record even when the put itself failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PutKind {
+    /// CA_PROTO_WRITE (`ca_put`): no completion is reported.
+    Write,
+    /// CA_PROTO_WRITE_NOTIFY (`ca_put_callback`): the client waits for
+    /// completion.
+    WriteNotify,
+}
+
+/// See [`PvBuilder::read_converter`].
+pub type ReadConverter =
+    Arc<dyn Fn(&Snapshot, NativeType) -> Option<Result<DbrValues, EcaStatus>> + Send + Sync>;
+
 type AccessRule = Arc<dyn Fn(&str, &str) -> AccessRights + Send + Sync>;
 
 /// ai/ao-style alarm limits (`aiRecord.c` `checkAlarms`): HIHI and LOLO
@@ -181,8 +200,21 @@ struct Inner {
     class_name: String,
     alarm_limits: Option<AlarmLimits>,
     handler: Option<WriteHandler>,
+    put_hook: Option<PutHook>,
+    reader: Option<ReadConverter>,
     rule: Option<AccessRule>,
     state: Mutex<State>,
+}
+
+/// A handle to a [`Pv`] that does not keep it alive (see [`Pv::downgrade`]).
+#[derive(Clone, Debug, Default)]
+pub struct WeakPv(Weak<Inner>);
+
+impl WeakPv {
+    /// The PV, if some handle still holds it.
+    pub fn upgrade(&self) -> Option<Pv> {
+        self.0.upgrade().map(Pv)
+    }
 }
 
 /// A process variable served to Channel Access clients.
@@ -256,6 +288,8 @@ pub struct PvBuilder {
     class_name: Option<String>,
     alarm_limits: Option<AlarmLimits>,
     handler: Option<WriteHandler>,
+    put_hook: Option<PutHook>,
+    reader: Option<ReadConverter>,
     rule: Option<AccessRule>,
 }
 
@@ -476,6 +510,36 @@ impl Pv {
         });
     }
 
+    /// Replaces the whole state with `snap` as given (no timestamp, capacity
+    /// or alarm-limit processing) and sends it to the subscriptions whose
+    /// mask intersects `mask`; an empty mask stores silently, so reads see
+    /// the new state but no monitor fires. This is how a database record
+    /// posts its fields: it decides itself which events a change is
+    /// (`db_post_events` with the record's mask).
+    pub fn publish(&self, snap: Snapshot, mask: EventMask) {
+        let mut st = lock(&self.0.state);
+        let new = Arc::new(snap);
+        st.current = new.clone();
+        if mask.0 == 0 {
+            return;
+        }
+        st.subscribers.retain(|s| {
+            let Some(outbox) = s.outbox.upgrade() else {
+                return false;
+            };
+            if s.mask.intersects(mask) {
+                outbox.put(s.subid, new.clone());
+            }
+            true
+        });
+    }
+
+    /// A handle that does not keep the PV alive (for caches of PVs made on
+    /// demand, which should go away when no client uses them).
+    pub fn downgrade(&self) -> WeakPv {
+        WeakPv(Arc::downgrade(&self.0))
+    }
+
     /// Cuts to the capacity and applies the alarm limits.
     fn fit(&self, snap: &mut Snapshot) {
         snap.values.truncate(self.0.capacity);
@@ -510,7 +574,14 @@ impl Pv {
 
     /// A client's write: converted, passed through the write handler, then
     /// stored and posted.
-    pub(crate) async fn client_write(&self, values: DbrValues) -> Result<(), WriteError> {
+    pub(crate) async fn client_write(
+        &self,
+        values: DbrValues,
+        kind: PutKind,
+    ) -> Result<(), WriteError> {
+        if let Some(hook) = &self.0.put_hook {
+            return hook(self, values, kind);
+        }
         let values = self.to_native(values)?;
         let values = match &self.0.handler {
             Some(h) => {
@@ -576,7 +647,7 @@ impl Pv {
                 meta = Metadata::default();
                 &meta
             }
-            DbrFamily::StsackString => {
+            DbrFamily::StsackString if self.0.reader.is_none() => {
                 meta = snap.meta.clone();
                 // Nothing is left unacknowledged: acks is NO_ALARM.
                 meta.acks = 0;
@@ -586,6 +657,13 @@ impl Pv {
         };
         let values = if dbr_type.family() == DbrFamily::ClassName {
             DbrValues::String(vec![self.0.class_name.clone()])
+        } else if let Some(converted) = self
+            .0
+            .reader
+            .as_ref()
+            .and_then(|r| r(snap, dbr_type.native()))
+        {
+            converted?
         } else {
             let ctx = ConvertContext {
                 precision: snap.meta.precision,
@@ -639,6 +717,8 @@ impl PvBuilder {
             class_name: None,
             alarm_limits: None,
             handler: None,
+            put_hook: None,
+            reader: None,
             rule: None,
         }
     }
@@ -740,6 +820,44 @@ impl PvBuilder {
         self
     }
 
+    /// A synchronous hook that takes over client writes entirely: it gets
+    /// the values as the client sent them (not converted) and the kind of
+    /// request, and stores them
+    /// itself (with [`Pv::publish`] or [`Pv::update`]) or refuses them.
+    /// Nothing else is stored. Used by database records, whose puts convert,
+    /// process and post in one step. Replaces [`PvBuilder::on_write`].
+    pub fn on_put(
+        mut self,
+        f: impl Fn(&Pv, DbrValues, PutKind) -> Result<(), WriteError> + Send + Sync + 'static,
+    ) -> Self {
+        self.put_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// A conversion used for reads before the standard one: given the
+    /// snapshot and the native type a client asked for, `Some` is the
+    /// converted values (or the failure status), `None` falls back to the
+    /// standard conversion. With a converter, `DBR_STSACK_STRING` reports
+    /// the snapshot's `acks` as is. Used by database records whose ENUM to
+    /// STRING and DOUBLE to STRING rules depend on the record.
+    pub fn read_converter(
+        mut self,
+        f: impl Fn(&Snapshot, NativeType) -> Option<Result<DbrValues, EcaStatus>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.reader = Some(Arc::new(f));
+        self
+    }
+
+    /// Replaces the initial metadata (alarm, timestamp, units, precision,
+    /// limits, enum strings) as a whole.
+    pub fn metadata(mut self, meta: Metadata) -> Self {
+        self.meta = meta;
+        self
+    }
+
     /// Builds a PV outside any group, e.g. for a [`crate::PvSource`]
     /// making PVs on demand.
     pub fn build_named(self, name: impl Into<String>) -> Pv {
@@ -761,6 +879,8 @@ impl PvBuilder {
             class_name,
             alarm_limits: self.alarm_limits,
             handler: self.handler,
+            put_hook: self.put_hook,
+            reader: self.reader,
             rule: self.rule,
             state: Mutex::new(State {
                 current: Arc::new(Snapshot {
@@ -848,5 +968,49 @@ mod tests {
         pv.unsubscribe(&outbox, SubId(1));
         pv.post(3.0).unwrap();
         assert!(outbox.take().is_empty());
+    }
+
+    #[tokio::test]
+    async fn publish_sends_only_the_given_mask_and_on_put_takes_over_writes() {
+        let stored = Arc::new(Mutex::new(Vec::new()));
+        let seen = stored.clone();
+        let pv = Pv::double(1.0)
+            .on_put(move |pv, values, _kind| {
+                seen.lock().unwrap().push(values.clone());
+                let mut snap = Snapshot::clone(&pv.snapshot());
+                snap.values = DbrValues::Double(vec![42.0]);
+                pv.publish(snap, EventMask::VALUE);
+                Ok(())
+            })
+            .read_converter(|_, to| {
+                (to == NativeType::String).then(|| Ok(DbrValues::String(vec!["custom".into()])))
+            })
+            .build("t:hook".into());
+        let outbox = Arc::new(Outbox::default());
+        pv.subscribe(&outbox, SubId(1), EventMask::VALUE);
+        pv.subscribe(&outbox, SubId(2), EventMask::PROPERTY);
+        // A silent publish changes what reads see but fires nothing.
+        let mut snap = Snapshot::clone(&pv.snapshot());
+        snap.meta.units = "mm".into();
+        pv.publish(snap, EventMask(0));
+        assert!(outbox.take().is_empty());
+        assert_eq!(pv.snapshot().meta.units, "mm");
+        // The hook gets the raw client values and stores by itself.
+        let raw = DbrValues::String(vec!["7".into()]);
+        assert_eq!(pv.client_write(raw.clone(), PutKind::Write).await, Ok(()));
+        assert_eq!(*stored.lock().unwrap(), vec![raw]);
+        let got = outbox.take();
+        assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![SubId(1)]);
+        assert_eq!(pv.get_f64(), Some(42.0));
+        // The read converter decides the STRING form; others are standard.
+        let (_, data) = pv.encode_read(&pv.snapshot(), DbrType::String, 1).unwrap();
+        assert!(data.starts_with(b"custom\0"));
+        let (_, data) = pv.encode_read(&pv.snapshot(), DbrType::Long, 1).unwrap();
+        assert_eq!(data, [0, 0, 0, 42]);
+        // Weak handles do not keep a PV alive.
+        let weak = pv.downgrade();
+        assert!(weak.upgrade().is_some());
+        drop(pv);
+        assert!(weak.upgrade().is_none());
     }
 }

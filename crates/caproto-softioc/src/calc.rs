@@ -190,7 +190,10 @@ impl Program {
                 Op::Abs => st.unary(f64::abs)?,
                 Op::Exp => st.unary(f64::exp)?,
                 Op::Log10 => st.unary(f64::log10)?,
-                Op::Ln => st.unary(f64::ln)?,
+                // The C softIoc's LN of a negative number is a positive
+                // NaN (caget prints "nan"); Rust's ln gives one with the
+                // sign bit set, which prints "-nan".
+                Op::Ln => st.unary(|x| if x < 0.0 { f64::NAN } else { x.ln() })?,
                 Op::Sqrt => st.unary(f64::sqrt)?,
                 Op::Max(n) => {
                     for _ in 1..n {

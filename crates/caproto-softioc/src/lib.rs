@@ -1,5 +1,9 @@
-//! EPICS databases for caproto: the `.db` file syntax ([`db`]) and the calc
-//! expression language ([`calc`]), the pieces `caproto-softioc` is built on.
+//! EPICS databases for caproto: the `.db` file syntax ([`db`]), the calc
+//! expression language ([`calc`]) and record emulation ([`record`]): the
+//! pieces the `caproto-softioc` binary is built on, usable from any IOC.
 
 pub mod calc;
 pub mod db;
+pub mod record;
+
+pub use record::{RecordError, RecordHandle, Records};

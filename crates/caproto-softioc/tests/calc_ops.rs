@@ -271,6 +271,14 @@ fn functions() {
     check("LOG(5)", 5f64.log10());
     check("LN(5)", 5f64.ln());
     check("LOGE(2)", 2f64.ln());
+    // A positive NaN, as the C softIoc's (caget prints "nan", not "-nan").
+    for expr in ["LN(-2)", "LOGE(-2)"] {
+        let v = compile(expr)
+            .unwrap()
+            .eval(&mut args(), 0.0, &mut CalcRng::default())
+            .unwrap();
+        assert!(v.is_nan() && v.is_sign_positive(), "{expr}: {v}");
+    }
     check("LOG(0)", -INF);
     check("CEIL(0.5)", 1.0);
     check("CEIL(-0.5)", -0.0);
