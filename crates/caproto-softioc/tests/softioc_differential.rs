@@ -632,6 +632,10 @@ fn cases(types: &[&str]) -> Vec<Case> {
         &["ai"],
         vec![
             get(&["-w", "0.5", "t:ai.NOSUCH", "t:ai"]),
+            get(&["-w", "0.5", "t:ai.val"]),
+            get(&["-w", "0.5", "t:ai."]),
+            get(&["-w", "0.5", "t:ai.VAL."]),
+            get(&["-w", "0.5", "t:AI"]),
             info(&["-w", "0.5", "t:ai.NOSUCH"]),
         ],
     ));
@@ -1118,19 +1122,38 @@ fn cases(types: &[&str]) -> Vec<Case> {
     ));
     v.push(case(
         "mon:property",
-        &["ao"],
-        vec![mon(
-            &["-m", "p", "p:monp"],
-            1,
-            &[
-                (&["p:monp", "3"], 0),
-                (&["p:monp.DESC", "x"], 0),
-                (&["p:monp.EGU", "V"], 1),
-                (&["p:monp.PREC", "3"], 1),
-                (&["p:monp.HOPR", "5"], 1),
-                (&["p:monp.EGU", "V"], 1),
-            ],
-        )],
+        &["ao", "mbbo", "bo"],
+        vec![
+            mon(
+                &["-m", "p", "p:monp"],
+                1,
+                &[
+                    (&["p:monp", "3"], 0),
+                    (&["p:monp.DESC", "x"], 0),
+                    (&["p:monp.EGU", "V"], 1),
+                    (&["p:monp.PREC", "3"], 1),
+                    (&["p:monp.HOPR", "5"], 1),
+                    (&["p:monp.EGU", "V"], 1),
+                ],
+            ),
+            mon(
+                &["-m", "p", "p:mpe"],
+                1,
+                &[
+                    (&["p:mpe", "1"], 0),
+                    (&["p:mpe.ZRST", "null"], 1),
+                    (&["p:mpe.TWST", "two"], 1),
+                    (&["p:mpe.DESC", "d"], 0),
+                    (&["p:mpe", "2"], 0),
+                    (&["p:mpe.TWST", "deux"], 1),
+                ],
+            ),
+            mon(
+                &["-m", "p", "p:mpb"],
+                1,
+                &[(&["p:mpb", "1"], 0), (&["p:mpb.ONAM", "Yes"], 1)],
+            ),
+        ],
     ));
     v.push(case(
         "mon:sevr",
@@ -1238,14 +1261,24 @@ fn cases(types: &[&str]) -> Vec<Case> {
     v.push(case(
         "mon:waveform",
         &["waveform"],
-        vec![mon(
-            &["p:mwf"],
-            1,
-            &[
-                (&["-a", "p:mwf", "2", "1", "2"], 1),
-                (&["-a", "p:mwf", "3", "1", "2", "3"], 1),
-            ],
-        )],
+        vec![
+            mon(
+                &["p:mwf"],
+                1,
+                &[
+                    (&["-a", "p:mwf", "2", "1", "2"], 1),
+                    (&["-a", "p:mwf", "3", "1", "2", "3"], 1),
+                ],
+            ),
+            mon(
+                &["-#", "2", "p:mwc"],
+                1,
+                &[
+                    (&["-a", "p:mwc", "3", "7", "8", "9"], 1),
+                    (&["-a", "p:mwc", "1", "5"], 1),
+                ],
+            ),
+        ],
     ));
     v.push(case(
         "mon:enum",
@@ -1831,13 +1864,16 @@ fn start_side(label: &'static str, c: bool, ports: Ports, tools: Ports) -> Side 
 
 /// Waits until the side serves and its periodic records have been scanned:
 /// `camonitor t:scan t:calc` shows their computed values (an event, not a
-/// delay). Err if the server died or did not get there within the limit.
+/// delay). Err if the server died or never answered; if it answers but the
+/// values do not come within [`SCAN_WAIT`] (periodic scanning broken), the
+/// run goes on with a warning: the cases show the differences.
 fn wait_ready(side: &Side) -> Result<(), String> {
     let want = [("t:scan", "50"), ("t:calc", "139")];
     let mut cmd = side.command("camonitor");
     cmd.args(want.iter().map(|(pv, _)| *pv));
     let m = Monitor::start(cmd);
-    let end = Instant::now() + Duration::from_secs(20);
+    let start = Instant::now();
+    let mut answered: Option<Instant> = None;
     let mut seen = [false; 2];
     let mut lines = Vec::new();
     while !seen.iter().all(|s| *s) {
@@ -1848,9 +1884,18 @@ fn wait_ready(side: &Side) -> Result<(), String> {
                 side.log_tail()
             ));
         }
-        if Instant::now() >= end {
+        if let Some(t) = answered {
+            if t.elapsed() >= SCAN_WAIT {
+                eprintln!(
+                    "warning: {} serves, but not t:scan = 50 and t:calc = 139 \
+                     (periodic scan); camonitor printed {lines:?}",
+                    side.label
+                );
+                break;
+            }
+        } else if start.elapsed() >= Duration::from_secs(20) {
             return Err(format!(
-                "{} did not serve t:scan = 50 and t:calc = 139 within 20 s; \
+                "{} did not serve t:scan and t:calc within 20 s; \
                  camonitor printed {lines:?}\n{}",
                 side.label,
                 side.log_tail()
@@ -1858,6 +1903,9 @@ fn wait_ready(side: &Side) -> Result<(), String> {
         }
         if let Ok(line) = m.lines.recv_timeout(Duration::from_millis(100)) {
             let words: Vec<&str> = line.split_whitespace().collect();
+            if words.len() >= 4 && !line.contains("***") && answered.is_none() {
+                answered = Some(Instant::now());
+            }
             for (i, (pv, v)) in want.iter().enumerate() {
                 if words.first() == Some(pv) && words.get(3) == Some(v) {
                     seen[i] = true;
@@ -1869,6 +1917,10 @@ fn wait_ready(side: &Side) -> Result<(), String> {
     m.finish();
     Ok(())
 }
+
+/// How long [`wait_ready`] waits for the periodic records once the server
+/// answers (they scan every 0.1 s).
+const SCAN_WAIT: Duration = Duration::from_secs(5);
 
 /// The differential run; `self_check`: both sides are C softIocs.
 fn differential(self_check: bool) {
