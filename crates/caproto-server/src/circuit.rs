@@ -385,6 +385,7 @@ impl Circuit {
             }
             ServerEvent::EventsPaused(paused) => {
                 debug!(peer = %self.peer, paused, "client flow control");
+                self.outbox.set_paused(paused);
             }
             ServerEvent::ClientVersion { .. } | ServerEvent::Obsolete(_) => {}
             // Events added to the core later are logged above and need no answer.
@@ -509,8 +510,10 @@ impl Circuit {
         if self.outbox.take_rights_changed() {
             self.refresh_rights();
         }
-        for (subid, snap) in self.outbox.take() {
-            self.post(subid, &snap);
+        for (subid, snaps) in self.outbox.take() {
+            for snap in snaps {
+                self.post(subid, &snap);
+            }
         }
     }
 

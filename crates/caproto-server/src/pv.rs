@@ -9,7 +9,7 @@
 //! precision, limits or enum strings changed, as `recGblCheckDeadband` /
 //! `recGblResetAlarms` / `db_post_events(DBE_PROPERTY)` do in an IOC.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -132,12 +132,22 @@ impl AlarmLimits {
     }
 }
 
-/// Where a circuit collects the newest snapshot of each of its
-/// subscriptions: one slot per subscription, overwritten by newer posts, so
-/// a slow client costs at most one pending snapshot per subscription.
+/// How many updates of one subscription wait for a slow client before
+/// newer ones replace the last: rsrv's `EVENTENTRIES` (dbEvent.c). A client
+/// that keeps up sees every change (a put to a calc input posts the value
+/// written, then the result); one that falls behind costs at most this
+/// many snapshots per subscription.
+pub(crate) const EVENTS_PER_SUBSCRIPTION: usize = 4;
+
+/// Where a circuit collects the updates of its subscriptions: a short queue
+/// per subscription whose last entry is overwritten by newer posts once it
+/// is full (see [`EVENTS_PER_SUBSCRIPTION`]).
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
-    pending: Mutex<HashMap<SubId, Arc<Snapshot>>>,
+    pending: Mutex<HashMap<SubId, VecDeque<Arc<Snapshot>>>>,
+    /// The client turned events off (flow control): keep one update per
+    /// subscription, as dbEvent.c does in `flowCtrlMode`.
+    paused: std::sync::atomic::AtomicBool,
     rights: std::sync::atomic::AtomicBool,
     pub(crate) notify: Notify,
 }
@@ -155,16 +165,30 @@ impl Outbox {
     }
 
     fn put(&self, subid: SubId, snap: Arc<Snapshot>) {
-        lock(&self.pending).insert(subid, snap);
+        let mut pending = lock(&self.pending);
+        let queue = pending.entry(subid).or_default();
+        let full = queue.len() >= EVENTS_PER_SUBSCRIPTION
+            || self.paused.load(std::sync::atomic::Ordering::Relaxed);
+        match queue.back_mut() {
+            Some(last) if full => *last = snap,
+            _ => queue.push_back(snap),
+        }
+        drop(pending);
         self.notify.notify_one();
     }
 
-    /// Takes every pending update.
-    pub(crate) fn take(&self) -> HashMap<SubId, Arc<Snapshot>> {
+    /// Flow control: while paused, newer updates replace the pending one.
+    pub(crate) fn set_paused(&self, paused: bool) {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Takes every pending update, oldest first per subscription.
+    pub(crate) fn take(&self) -> HashMap<SubId, VecDeque<Arc<Snapshot>>> {
         std::mem::take(&mut *lock(&self.pending))
     }
 
-    /// Forgets a pending update of a cancelled subscription.
+    /// Forgets the pending updates of a cancelled subscription.
     pub(crate) fn forget(&self, subid: SubId) {
         lock(&self.pending).remove(&subid);
     }
@@ -955,16 +979,29 @@ mod tests {
         pv.post(7.0).unwrap();
         let got = outbox.take();
         assert!(got.contains_key(&SubId(1)) && got.contains_key(&SubId(2)));
-        assert_eq!(got[&SubId(2)].meta.severity, AlarmSeverity::MINOR);
+        assert_eq!(got[&SubId(2)][0].meta.severity, AlarmSeverity::MINOR);
         pv.update(|s| s.meta.units = "mm".into());
         let got = outbox.take();
         assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![SubId(3)]);
-        // Coalescing: many posts leave one pending snapshot, the newest.
+        // A client that keeps up sees every change, in order.
+        pv.post(0.5).unwrap();
+        pv.post(0.25).unwrap();
+        let got = outbox.take();
+        let values: Vec<_> = got[&SubId(1)].iter().map(|s| s.values.clone()).collect();
+        assert_eq!(
+            values,
+            [DbrValues::Double(vec![0.5]), DbrValues::Double(vec![0.25])]
+        );
+        // Coalescing: many posts leave at most EVENTS_PER_SUBSCRIPTION
+        // pending, the oldest ones and the newest last.
         for i in 0..100 {
             pv.post(f64::from(i) / 100.0).unwrap();
         }
         let got = outbox.take();
-        assert_eq!(got[&SubId(1)].values, DbrValues::Double(vec![0.99]));
+        let values: Vec<_> = got[&SubId(1)].iter().map(|s| s.values.clone()).collect();
+        assert_eq!(values.len(), EVENTS_PER_SUBSCRIPTION);
+        assert_eq!(values[0], DbrValues::Double(vec![0.0]));
+        assert_eq!(values.last(), Some(&DbrValues::Double(vec![0.99])));
         pv.unsubscribe(&outbox, SubId(1));
         pv.post(3.0).unwrap();
         assert!(outbox.take().is_empty());
