@@ -181,7 +181,34 @@ impl Kind {
 struct TypeTables {
     val: u16,
     defaults: Vec<FVal>,
-    index: HashMap<&'static str, u16>,
+    /// Field indices by name packed into a `u64` ([`name_key`]), in an
+    /// open-addressing table of [`INDEX_SLOTS`] (key 0: empty): EPICS field
+    /// names are short (4 characters, `BKLNK` 5), and processing looks
+    /// fields up by name often.
+    index: Vec<(u64, u16)>,
+}
+
+/// Slots of a field index table: a power of two, more than 4x the largest
+/// record type's field count (mbbo: 122), so probes stay short.
+const INDEX_SLOTS: usize = 1024;
+
+fn index_slot(key: u64) -> usize {
+    // Fibonacci hashing: the top bits of the product.
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
+}
+
+/// A field name of at most 8 bytes as one integer (`None` if longer).
+fn name_key(name: &str) -> Option<u64> {
+    let b = name.as_bytes();
+    // NUL pads the key, so a name holding one would alias a shorter name.
+    if b.len() > 8 || b.contains(&0) {
+        return None;
+    }
+    let mut k = [0u8; 8];
+    for (d, s) in k.iter_mut().zip(b) {
+        *d = *s;
+    }
+    Some(u64::from_be_bytes(k))
 }
 
 fn tables() -> &'static [TypeTables; 12] {
@@ -196,12 +223,22 @@ fn tables() -> &'static [TypeTables; 12] {
                     .position(|f| f.name == "VAL")
                     .unwrap_or(fields::COMMON_FIELD_COUNT) as u16,
                 defaults: def.fields.iter().map(value::default_value).collect(),
-                index: def
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| (f.name, i as u16))
-                    .collect(),
+                index: {
+                    let mut index = vec![(0u64, 0u16); INDEX_SLOTS];
+                    for (i, f) in def.fields.iter().enumerate() {
+                        let Some(key) = name_key(f.name) else {
+                            continue;
+                        };
+                        let mut slot = index_slot(key);
+                        while index.get(slot).is_some_and(|(k, _)| *k != 0) {
+                            slot = (slot + 1) % INDEX_SLOTS;
+                        }
+                        if let Some(e) = index.get_mut(slot) {
+                            *e = (key, i as u16);
+                        }
+                    }
+                    index
+                },
             }
         })
     })
@@ -209,7 +246,19 @@ fn tables() -> &'static [TypeTables; 12] {
 
 /// Field index by name.
 pub(crate) fn fi(kind: Kind, name: &str) -> Option<u16> {
-    tables()[kind.index()].index.get(name).copied()
+    let key = name_key(name).filter(|k| *k != 0)?;
+    let index = &tables()[kind.index()].index;
+    let mut slot = index_slot(key);
+    loop {
+        let (k, f) = *index.get(slot)?;
+        if k == key {
+            return Some(f);
+        }
+        if k == 0 {
+            return None;
+        }
+        slot = (slot + 1) % INDEX_SLOTS;
+    }
 }
 
 fn fdef(kind: Kind, idx: u16) -> Option<&'static FieldDef> {
@@ -513,14 +562,19 @@ impl Rec {
 
     fn set_f(&mut self, name: &str, v: f64) {
         if let Some(i) = fi(self.kind, name) {
-            let dbf = fdef(self.kind, i).map(|d| d.dbf);
-            let fv = match dbf {
-                Some(Dbf::Float | Dbf::Double) => FVal::F(v),
-                Some(d) => FVal::I(value::wrap_int(d, v as i64)),
-                None => return,
-            };
-            self.put(i, fv);
+            self.set_f_at(i, v);
         }
+    }
+
+    /// Stores a number into field `i`, converted to its type.
+    fn set_f_at(&mut self, i: u16, v: f64) {
+        let dbf = fdef(self.kind, i).map(|d| d.dbf);
+        let fv = match dbf {
+            Some(Dbf::Float | Dbf::Double) => FVal::F(v),
+            Some(d) => FVal::I(value::wrap_int(d, v as i64)),
+            None => return,
+        };
+        self.put(i, fv);
     }
 
     fn ext(&mut self) -> &mut Ext {
@@ -1371,21 +1425,19 @@ impl Db {
 
     fn process_calc(&mut self, ri: u32, depth: u32) {
         let Some(r) = self.rec(ri) else { return };
-        let kind = r.kind;
-        let links: Vec<(usize, Link)> = INP_NAMES
+        let cf = calc_fields();
+        let links: Vec<(usize, Link)> = cf
+            .inp
             .iter()
             .enumerate()
-            .filter_map(|(i, n)| {
-                let idx = fi(kind, n)?;
-                r.link(idx).cloned().map(|l| (i, l))
-            })
+            .filter_map(|(i, idx)| r.link((*idx)?).cloned().map(|l| (i, l)))
             .collect();
         let mut failed = false;
         for (i, link) in links {
             match self.read_link(ri, &link, depth) {
                 Ok(Some(v)) => {
-                    if let (Some(r), Some(name)) = (self.rec_mut(ri), INPUT_NAMES.get(i)) {
-                        r.set_f(name, v);
+                    if let (Some(r), Some(Some(idx))) = (self.rec_mut(ri), cf.val.get(i)) {
+                        r.set_f_at(*idx, v);
                     }
                 }
                 Ok(None) => {}
@@ -1403,8 +1455,8 @@ impl Db {
         let mut rng = self.rng;
         let Some(r) = self.rec_mut(ri) else { return };
         let mut inputs = [0.0; NUM_INPUTS];
-        for (slot, name) in inputs.iter_mut().zip(INPUT_NAMES) {
-            *slot = r.f(name);
+        for (slot, idx) in inputs.iter_mut().zip(cf.val) {
+            *slot = r.get_f(idx);
         }
         let prev = r.val.as_f64();
         let result = r
@@ -1416,9 +1468,11 @@ impl Db {
             Some(Ok(v)) => {
                 r.val = FVal::F(v);
                 r.udf = u8::from(v.is_nan());
-                for (v, name) in inputs.iter().zip(INPUT_NAMES) {
-                    if r.f(name) != *v {
-                        r.set_f(name, *v);
+                for (v, idx) in inputs.iter().zip(cf.val) {
+                    if let Some(idx) = idx {
+                        if r.get_f(Some(idx)) != *v {
+                            r.set_f_at(idx, *v);
+                        }
                     }
                 }
             }
@@ -1636,13 +1690,15 @@ impl Db {
                     }
                 }
                 if kind == Kind::Calc {
-                    for (n, l) in INPUT_NAMES.iter().zip(PREV_NAMES) {
-                        let (new, prev) = (r.f(n), r.f(l));
+                    let cf = calc_fields();
+                    for (n, l) in cf.val.iter().zip(cf.prev) {
+                        let (Some(n), Some(l)) = (*n, l) else {
+                            continue;
+                        };
+                        let (new, prev) = (r.get_f(Some(n)), r.get_f(Some(l)));
                         if new != prev || mask & DBE_ALARM != 0 {
-                            if let Some(idx) = fi(kind, n) {
-                                extra.push((idx, mask | DBE_VALUE | DBE_LOG));
-                            }
-                            r.set_f(l, new);
+                            extra.push((n, mask | DBE_VALUE | DBE_LOG));
+                            r.set_f_at(l, new);
                         }
                     }
                 }
@@ -2371,6 +2427,26 @@ pub(crate) const INP_NAMES: [&str; 12] = [
 /// calc input value fields.
 pub(crate) const INPUT_NAMES: [&str; 12] =
     ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"];
+/// Field indices of the calc record's inputs, looked up once: processing
+/// reads and writes them on every pass.
+struct CalcFields {
+    /// INPA..INPL.
+    inp: [Option<u16>; 12],
+    /// A..L.
+    val: [Option<u16>; 12],
+    /// LA..LL.
+    prev: [Option<u16>; 12],
+}
+
+fn calc_fields() -> &'static CalcFields {
+    static C: OnceLock<CalcFields> = OnceLock::new();
+    C.get_or_init(|| CalcFields {
+        inp: INP_NAMES.map(|n| fi(Kind::Calc, n)),
+        val: INPUT_NAMES.map(|n| fi(Kind::Calc, n)),
+        prev: PREV_NAMES.map(|n| fi(Kind::Calc, n)),
+    })
+}
+
 /// calc previous input value fields.
 const PREV_NAMES: [&str; 12] = [
     "LA", "LB", "LC", "LD", "LE", "LF", "LG", "LH", "LI", "LJ", "LK", "LL",
@@ -2379,6 +2455,18 @@ const PREV_NAMES: [&str; 12] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_index_finds_every_field_and_nothing_else() {
+        for kind in Kind::ALL {
+            for (i, f) in kind.def().fields.iter().enumerate() {
+                assert_eq!(fi(kind, f.name), Some(i as u16), "{}", f.name);
+            }
+            for bad in ["", "NOPE", "VALX", "val", "A\0", "FAR_TOO_LONG"] {
+                assert_eq!(fi(kind, bad), None, "{bad:?}");
+            }
+        }
+    }
 
     #[test]
     fn common_field_indices_match_the_tables() {
