@@ -228,7 +228,9 @@ impl Ioc {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C (SIGINT) or SIGTERM: how an IOC binary is told to
+/// shut down.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

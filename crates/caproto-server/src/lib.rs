@@ -31,7 +31,7 @@ pub use caproto_core::status::{AlarmSeverity, AlarmStatus, EcaStatus};
 pub use group::{Group, PvSource};
 #[cfg(feature = "cli")]
 pub use ioc::init_logging;
-pub use ioc::{Ioc, IocArgs, RunningIoc};
+pub use ioc::{wait_for_signal, Ioc, IocArgs, RunningIoc};
 pub use pv::{
     now, AlarmLimits, IntoValues, PutKind, Pv, PvBuilder, ReadConverter, Snapshot, WeakPv,
     WriteError, WriteFuture,

@@ -194,6 +194,26 @@ impl Outbox {
     }
 }
 
+/// Makes `snap` the current state and queues it for every subscription
+/// whose mask intersects `mask` (none for an empty mask), forgetting the
+/// subscriptions of circuits that are gone.
+fn fan_out(st: &mut State, snap: Snapshot, mask: EventMask) {
+    let new = Arc::new(snap);
+    st.current = new.clone();
+    if mask.0 == 0 {
+        return;
+    }
+    st.subscribers.retain(|s| {
+        let Some(outbox) = s.outbox.upgrade() else {
+            return false;
+        };
+        if s.mask.intersects(mask) {
+            outbox.put(s.subid, new.clone());
+        }
+        true
+    });
+}
+
 /// A poisoned lock only means another thread panicked while holding it; the
 /// data (a snapshot pointer, a list) is still consistent, so go on.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -518,20 +538,7 @@ impl Pv {
         {
             mask = mask | EventMask::PROPERTY;
         }
-        let new = Arc::new(new);
-        st.current = new.clone();
-        if mask.0 == 0 {
-            return;
-        }
-        st.subscribers.retain(|s| {
-            let Some(outbox) = s.outbox.upgrade() else {
-                return false;
-            };
-            if s.mask.intersects(mask) {
-                outbox.put(s.subid, new.clone());
-            }
-            true
-        });
+        fan_out(&mut st, new, mask);
     }
 
     /// Replaces the whole state with `snap` as given (no timestamp, capacity
@@ -542,20 +549,7 @@ impl Pv {
     /// (`db_post_events` with the record's mask).
     pub fn publish(&self, snap: Snapshot, mask: EventMask) {
         let mut st = lock(&self.0.state);
-        let new = Arc::new(snap);
-        st.current = new.clone();
-        if mask.0 == 0 {
-            return;
-        }
-        st.subscribers.retain(|s| {
-            let Some(outbox) = s.outbox.upgrade() else {
-                return false;
-            };
-            if s.mask.intersects(mask) {
-                outbox.put(s.subid, new.clone());
-            }
-            true
-        });
+        fan_out(&mut st, snap, mask);
     }
 
     /// A handle that does not keep the PV alive (for caches of PVs made on

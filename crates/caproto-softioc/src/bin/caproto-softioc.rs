@@ -235,7 +235,7 @@ async fn serve(records: Records, opts: Options) -> ExitCode {
         }
     };
     println!("iocRun: All initialization complete");
-    stop_signal().await;
+    caproto_server::wait_for_signal().await;
     running.shutdown().await;
     ExitCode::SUCCESS
 }
@@ -254,22 +254,6 @@ fn init_logging(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
