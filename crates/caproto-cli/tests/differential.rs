@@ -17,11 +17,10 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use caproto_testkit::peers::{epics_tool, run, Guard, Ports, SoftIoc};
+use caproto_testkit::peers::{epics_tool, run, Guard, LineMonitor, Ports, SoftIoc};
 
 const DB: &str = r#"
 record(ai, "t:ai") { field(VAL, "3.14159") field(PREC, "3") field(EGU, "mm") field(HOPR, "10") field(LOPR, "-10") field(HIHI, "8") field(HIGH, "6") field(LOW, "-6") field(LOLO, "-8") field(HHSV, "MAJOR") field(HSV, "MINOR") field(LSV, "MINOR") field(LLSV, "MAJOR") }
@@ -375,79 +374,25 @@ fn from_output(o: &Output) -> Result3 {
     }
 }
 
-/// A running monitor whose stdout lines arrive on a channel.
-struct Monitor {
-    guard: Guard,
-    lines: mpsc::Receiver<String>,
-    stderr: std::process::ChildStderr,
-    out: String,
-}
-
-impl Monitor {
-    fn start(mut cmd: Command) -> Monitor {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("monitor starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Monitor {
-            guard: Guard::new(child, "monitor"),
-            lines: rx,
-            stderr,
-            out: String::new(),
-        }
-    }
-
-    /// Waits for `n` more lines (at most `limit`); false if they did not come.
-    fn expect_lines(&mut self, n: usize, limit: Duration) -> bool {
-        let end = Instant::now() + limit;
-        for _ in 0..n {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.out.push_str(&line);
-                    self.out.push('\n');
-                }
-                Err(_) => return false,
-            }
-        }
-        true
-    }
-
-    /// Kills it; what it printed (masked).
-    fn finish(mut self) -> Result3 {
-        // Anything printed right after (it should not be) is caught too.
-        std::thread::sleep(Duration::from_millis(100));
-        while let Ok(line) = self.lines.try_recv() {
-            self.out.push_str(&line);
-            self.out.push('\n');
-        }
-        self.guard.kill();
-        let mut err = String::new();
-        let _ = self.stderr.read_to_string(&mut err);
-        Result3 {
-            stdout: mask(&self.out),
-            stderr: mask(&err),
-            status: None,
-        }
-    }
-}
-
 /// Runs a monitor until it printed `lines` lines on stdout (or a limit),
 /// then kills it.
 fn run_monitor(cmd: Command, lines: usize, limit: Duration) -> Result3 {
-    let mut m = Monitor::start(cmd);
+    let mut m = LineMonitor::start(cmd, "monitor");
     m.expect_lines(lines, limit);
-    m.finish()
+    // Lines printed right after the expected ones (there should be none)
+    // are caught too.
+    std::thread::sleep(Duration::from_millis(100));
+    finish(m)
+}
+
+/// Kills a monitor; what it printed (masked).
+fn finish(m: LineMonitor) -> Result3 {
+    let (stdout, stderr) = m.finish();
+    Result3 {
+        stdout: mask(&stdout),
+        stderr: mask(&stderr),
+        status: None,
+    }
 }
 
 fn run_tool(ports: Ports, program: &str, tool: Tool, args: &[&str]) -> Result3 {
@@ -558,7 +503,7 @@ fn monitor_updates(ports: Ports) -> Option<String> {
     let start = |program: &str| {
         let mut cmd = ports.command(program);
         cmd.args(["-#", "1", "t:mon"]).env("TZ", "UTC");
-        Monitor::start(cmd)
+        LineMonitor::start(cmd, "monitor")
     };
     let mut ours = start(Tool::Monitor(0).ours());
     let c_path = epics_tool("camonitor");
@@ -571,7 +516,7 @@ fn monitor_updates(ports: Ports) -> Option<String> {
     }
     ours.expect_lines(3, limit);
     c.expect_lines(3, limit);
-    let (ours, c) = (ours.finish(), c.finish());
+    let (ours, c) = (finish(ours), finish(c));
     assert_eq!(
         c.stdout.lines().count(),
         4,
@@ -819,18 +764,18 @@ record(ao, "d:y") { field(VAL, "2") }"#,
     let start = |program: &str| {
         let mut cmd = ports.command(program);
         cmd.args(["d:x", "d:y"]).env("TZ", "UTC");
-        Monitor::start(cmd)
+        LineMonitor::start(cmd, "monitor")
     };
     let mut ours = start(Tool::Monitor(0).ours());
     let c_path = epics_tool("camonitor");
     let mut c = start(c_path.to_str().expect("utf-8 path"));
     let limit = Duration::from_secs(5);
-    assert!(c.expect_lines(2, limit), "camonitor: {:?}", c.out);
+    assert_eq!(c.expect_lines(2, limit), 2, "camonitor: {:?}", c.output());
     ours.expect_lines(2, limit);
     ioc.guard.kill();
-    assert!(c.expect_lines(2, limit), "camonitor: {:?}", c.out);
+    assert_eq!(c.expect_lines(2, limit), 2, "camonitor: {:?}", c.output());
     ours.expect_lines(2, limit);
-    let (ours, c) = (ours.finish(), c.finish());
+    let (ours, c) = (finish(ours), finish(c));
     assert!(c.stderr.contains("Virtual circuit disconnect"), "{c:?}");
     let report = format!(
         "{}{}",

@@ -55,15 +55,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use caproto_testkit::peers::{epics_tool, run, spawn_until, Guard, Ports};
+use caproto_testkit::peers::{epics_tool, run, spawn_until, Guard, LineMonitor, Ports};
 
 /// Cases whose difference is known and accepted: (case name, reason). They
 /// run and their differences are printed, but do not fail the test.
@@ -1474,76 +1472,6 @@ impl Side {
     }
 }
 
-/// A running camonitor whose stdout lines arrive on a channel.
-struct Monitor {
-    guard: Guard,
-    lines: mpsc::Receiver<String>,
-    stderr: Option<JoinHandle<String>>,
-    out: String,
-}
-
-impl Monitor {
-    fn start(mut cmd: Command) -> Monitor {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("camonitor starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let err = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        Monitor {
-            guard: Guard::new(child, "camonitor"),
-            lines: rx,
-            stderr: Some(err),
-            out: String::new(),
-        }
-    }
-
-    /// Waits for `n` more lines, at most `limit`; how many came.
-    fn expect_lines(&mut self, n: usize, limit: Duration) -> usize {
-        let end = Instant::now() + limit;
-        for got in 0..n {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.out.push_str(&line);
-                    self.out.push('\n');
-                }
-                Err(_) => return got,
-            }
-        }
-        n
-    }
-
-    /// Kills it; what it printed (stdout, stderr).
-    fn finish(mut self) -> (String, String) {
-        self.guard.kill();
-        // The pipe is closed now: the reader thread delivers what is left.
-        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
-            self.out.push_str(&line);
-            self.out.push('\n');
-        }
-        let err = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        (self.out, err)
-    }
-}
-
 /// How long a monitor waits for lines it expects: long on the C side (the
 /// reference), long for ours until it once failed to deliver, then short,
 /// so that a broken server costs seconds, not minutes.
@@ -1571,11 +1499,11 @@ fn run_step(side: &Side, step: &Step, stamps: &mut Stamps) -> Outcome {
         } => {
             let mut cmd = side.command("camonitor");
             cmd.args(args);
-            let mut m = Monitor::start(cmd);
+            let mut m = LineMonitor::start(cmd, "camonitor");
             let mut wait = MONITOR_WAIT;
             let mut harness = Vec::new();
             let mut put_log = String::new();
-            let mut expect = |m: &mut Monitor, n: usize, what: &str| {
+            let mut expect = |m: &mut LineMonitor, n: usize, what: &str| {
                 let got = m.expect_lines(n, wait);
                 if got != n {
                     wait = MONITOR_WAIT_AFTER_MISS;
@@ -1871,7 +1799,7 @@ fn wait_ready(side: &Side) -> Result<(), String> {
     let want = [("t:scan", "50"), ("t:calc", "139")];
     let mut cmd = side.command("camonitor");
     cmd.args(want.iter().map(|(pv, _)| *pv));
-    let m = Monitor::start(cmd);
+    let mut m = LineMonitor::start(cmd, "camonitor");
     let start = Instant::now();
     let mut answered: Option<Instant> = None;
     let mut seen = [false; 2];
@@ -1901,7 +1829,7 @@ fn wait_ready(side: &Side) -> Result<(), String> {
                 side.log_tail()
             ));
         }
-        if let Ok(line) = m.lines.recv_timeout(Duration::from_millis(100)) {
+        if let Some(line) = m.next_line(Duration::from_millis(100)) {
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.len() >= 4 && !line.contains("***") && answered.is_none() {
                 answered = Some(Instant::now());

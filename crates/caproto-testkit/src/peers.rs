@@ -194,6 +194,97 @@ impl Drop for Guard {
     }
 }
 
+/// A running process whose stdout lines arrive on a channel as it prints
+/// them (a camonitor, a caproto-monitor): wait for a number of lines, then
+/// kill it and take everything it printed.
+#[derive(Debug)]
+pub struct LineMonitor {
+    guard: Guard,
+    lines: mpsc::Receiver<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    out: String,
+}
+
+impl LineMonitor {
+    /// Starts `cmd` (stdin closed, stdout and stderr piped); panics,
+    /// naming it, if it cannot start.
+    pub fn start(mut cmd: Command, name: &str) -> LineMonitor {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+            s
+        });
+        LineMonitor {
+            guard: Guard::new(child, name),
+            lines: rx,
+            stderr: Some(err),
+            out: String::new(),
+        }
+    }
+
+    /// Waits for `n` more lines, at most `limit` in all; how many came.
+    pub fn expect_lines(&mut self, n: usize, limit: Duration) -> usize {
+        let end = Instant::now() + limit;
+        for got in 0..n {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.out.push_str(&line);
+                    self.out.push('\n');
+                }
+                Err(_) => return got,
+            }
+        }
+        n
+    }
+
+    /// The next line, waiting at most `limit` (kept for [`Self::finish`]
+    /// too).
+    pub fn next_line(&mut self, limit: Duration) -> Option<String> {
+        let line = self.lines.recv_timeout(limit).ok()?;
+        self.out.push_str(&line);
+        self.out.push('\n');
+        Some(line)
+    }
+
+    /// What it printed on stdout so far.
+    pub fn output(&self) -> &str {
+        &self.out
+    }
+
+    /// Kills it; everything it printed (stdout, stderr).
+    pub fn finish(mut self) -> (String, String) {
+        self.guard.kill();
+        // The pipe is closed now: the reader thread delivers what is left.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.out.push_str(&line);
+            self.out.push('\n');
+        }
+        let err = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        (std::mem::take(&mut self.out), err)
+    }
+}
+
 /// Runs a command to completion with a time limit; kills it past the limit
 /// and panics, naming it.
 pub fn run(mut cmd: Command, limit: Duration) -> Output {
