@@ -61,7 +61,9 @@ measure() {
     until "$BIN/caget" -w 0.2 "s:c$((N - 1))" >/dev/null 2>&1; do :; done
     local mon=""
     if [ "$client" = 1 ]; then
-        xargs -a "$TMP/names" "$BIN/camonitor" >/dev/null 2>&1 &
+        # Started directly (not through xargs) so that $! is camonitor.
+        mapfile -t names < "$TMP/names"
+        "$BIN/camonitor" "${names[@]}" >/dev/null 2>&1 &
         mon=$!
         PIDS+=("$mon")
         sleep 2 # let the 10,000 subscriptions connect
